@@ -26,6 +26,8 @@ export interface Config {
   oidcEndpoint: string;
   kiroAuthEndpoint: string;
   upstreamTimeouts: { connectMs: number; firstByteMs: number; idleMs: number };
+  /** wrong admin keys one address may send per 5 minutes before it is locked out */
+  adminMaxFailures: number;
 }
 
 export class ConfigError extends Error {
@@ -173,6 +175,7 @@ export function parseConfig(env: Env): Config {
     qDialect,
     oidcEndpoint: url('OIDC_ENDPOINT', 'https://oidc.us-east-1.amazonaws.com'),
     kiroAuthEndpoint: url('KIRO_AUTH_ENDPOINT', 'https://prod.us-east-1.auth.desktop.kiro.dev'),
+    adminMaxFailures: int('ADMIN_MAX_FAILURES', 10, 1, 1_000_000),
     upstreamTimeouts: {
       // Q answers within seconds; a connect that takes longer means the host is unreachable.
       connectMs: int('UPSTREAM_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),

@@ -1,0 +1,52 @@
+// createApp(context) → the Elysia app: the only place the API families are wired together, and where
+// framework-level failures (bad JSON, schema validation, unknown routes) become dialect-shaped errors.
+
+import { Elysia } from 'elysia';
+import type { AppContext } from './context';
+import { GatewayError, dialectFor, errorResponse } from './http/errors';
+import { systemRoutes } from './http/system';
+import { adminRoutes } from './http/admin';
+import { createFailureLimiter } from './http/guards';
+
+function validationMessage(error: unknown): { message: string; field?: string } {
+  // Elysia's ValidationError carries the TypeBox errors; report the first with its JSON path.
+  const e = error as { all?: Array<{ path?: string; message?: string; summary?: string }>; message?: string };
+  const first = e.all?.[0];
+  if (first) {
+    const field = first.path?.replace(/^\//, '').replace(/\//g, '.') || undefined;
+    return { message: `${field ? `${field}: ` : ''}${first.summary ?? first.message ?? 'invalid value'}`, field };
+  }
+  return { message: 'Invalid request body.' };
+}
+
+export function createApp(ctx: AppContext) {
+  const adminLimiter = createFailureLimiter(ctx.clock, ctx.config.adminMaxFailures);
+  const app = new Elysia({ name: 'q2api' })
+    .onError(({ code, error, request }) => {
+      const path = new URL(request.url).pathname;
+      const dialect = dialectFor(path, request.headers);
+      if (error instanceof GatewayError) return errorResponse(error, dialect);
+      switch (code) {
+        case 'VALIDATION': {
+          const { message, field } = validationMessage(error);
+          return errorResponse(new GatewayError('invalid_request', message, { param: field }), dialect);
+        }
+        case 'PARSE':
+          return errorResponse(
+            new GatewayError('invalid_request', 'The request body is not valid JSON.'),
+            dialect,
+          );
+        case 'NOT_FOUND':
+          return errorResponse(new GatewayError('not_found', `No route for ${request.method} ${path}.`), dialect);
+        default: {
+          ctx.log.error('unhandled error', { path, code: String(code), error });
+          return errorResponse(new GatewayError('internal', 'Internal server error.'), dialect);
+        }
+      }
+    })
+    .use(systemRoutes(ctx));
+  if (ctx.config.enableConsole) app.use(adminRoutes(ctx, adminLimiter));
+  return app;
+}
+
+export type App = ReturnType<typeof createApp>;

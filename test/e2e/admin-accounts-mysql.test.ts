@@ -1,0 +1,3 @@
+import { adminAccountsSuite } from './admin-accounts.suite';
+
+adminAccountsSuite('mysql');

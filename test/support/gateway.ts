@@ -1,0 +1,67 @@
+// Starts a real gateway for end-to-end tests: the same buildContext/createApp as `q2api serve`, on a
+// free loopback port, against a given database and (optionally) the fake upstream.
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, type Env } from '../../src/config';
+import { createLogger } from '../../src/log';
+import { buildContext } from '../../src/main';
+import { createApp } from '../../src/app';
+import type { AppContext } from '../../src/context';
+
+export const TEST_ADMIN_KEY = 'test-admin-key-0123456789';
+
+export interface Gateway {
+  url: string;
+  ctx: AppContext;
+  logs: string[];
+  adminHeaders: Record<string, string>;
+  /** fetch a path on the gateway with the admin key and a JSON body */
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
+  stop(): Promise<void>;
+}
+
+export async function startGateway(opts: { databaseUrl?: string; env?: Env; upstreamUrl?: string } = {}): Promise<Gateway> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'q2api-gw-'));
+  const env: Env = {
+    DATA_DIR: dataDir,
+    DATABASE_URL: opts.databaseUrl ?? '',
+    ADMIN_KEY: TEST_ADMIN_KEY,
+    MASTER_KEY: 'a1'.repeat(32),
+    HOST: '127.0.0.1',
+    // e2e suites send many wrong keys on purpose; the lockout itself has its own test
+    ADMIN_MAX_FAILURES: '100000',
+    ...(opts.upstreamUrl
+      ? { Q_ENDPOINT: opts.upstreamUrl, OIDC_ENDPOINT: opts.upstreamUrl, KIRO_AUTH_ENDPOINT: opts.upstreamUrl }
+      : {}),
+    ...opts.env,
+  };
+  const config = parseConfig(env);
+  const logs: string[] = [];
+  const ctx = await buildContext(config, createLogger('debug', (l) => logs.push(l)));
+  const app = createApp(ctx).listen({ hostname: '127.0.0.1', port: 0 });
+  const url = `http://127.0.0.1:${app.server!.port}`;
+  const adminHeaders = { authorization: `Bearer ${ctx.adminKey}`, 'content-type': 'application/json' };
+  return {
+    url,
+    ctx,
+    logs,
+    adminHeaders,
+    async admin(method, path, body) {
+      const res = await fetch(url + path, { method, headers: adminHeaders, body: body === undefined ? undefined : JSON.stringify(body) });
+      const text = await res.text();
+      let json: unknown = text;
+      try {
+        json = JSON.parse(text);
+      } catch {}
+      return { status: res.status, json };
+    },
+    async stop() {
+      await app.stop(true);
+      await ctx.pool.close();
+      await ctx.store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
