@@ -7,7 +7,7 @@ import { ConfigError, isLoopbackHost, mergeEnv, parseConfig, parseDotenv, redact
 import { createLogger, type Logger } from './log';
 import { systemClock, systemRandom, type AppContext } from './context';
 import { VERSION } from './version';
-import { openStore, resolveAdminKey, resolveMasterKey } from './store';
+import { migrateOnly, openStore, resolveAdminKey, resolveMasterKey } from './store';
 import { createApp } from './app';
 import { createUpstream } from './upstream/index';
 import { createAccountPool } from './pool/pool';
@@ -108,10 +108,8 @@ export async function main(argv: string[]): Promise<number> {
         await serve(config, log);
         return -1; // keep running
       case 'migrate': {
-        const master = await resolveMasterKey(config);
-        const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, masterKey: master.key });
-        await store.close();
-        process.stdout.write('migrations applied\n');
+        const r = await migrateOnly({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+        process.stdout.write(`${r.dialect}: ${r.applied} migration(s) applied, ${r.total} in all\n`);
         return 0;
       }
       case 'accounts': {

@@ -1,0 +1,220 @@
+// Opens one database from DATABASE_URL: bun:sqlite, postgres.js or mysql2, each behind drizzle, and
+// exposes them through one dialect-neutral view (the PostgreSQL-typed builder plus a few raw helpers).
+import { Database } from 'bun:sqlite';
+import { dirname, join } from 'node:path';
+import type { SQL } from 'drizzle-orm';
+import { drizzle as drizzleSqlite } from 'drizzle-orm/bun-sqlite';
+import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { drizzle as drizzlePg } from 'drizzle-orm/postgres-js';
+import mysql from 'mysql2/promise';
+import postgres from 'postgres';
+import { redactUrl } from '../config';
+import { ensureDataDir } from './keys';
+import * as mysqlSchema from './schema/mysql';
+import * as pgSchema from './schema/pg';
+import * as sqliteSchema from './schema/sqlite';
+
+export type Dialect = 'sqlite' | 'postgres' | 'mysql';
+
+export type DatabaseTarget =
+  | { dialect: 'sqlite'; path: string }
+  | { dialect: 'postgres'; url: string }
+  | { dialect: 'mysql'; url: string };
+
+/** Default SQLite file inside DATA_DIR, the name Python q2api used. */
+export const DEFAULT_SQLITE_FILE = 'data.sqlite3';
+/** How long a SQLite writer waits for another (process) to release the write lock before failing. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/** Requests do a few short queries each; 10 leaves room under PostgreSQL's default 100 connections
+ *  for several replicas plus the admin tools. */
+export const PG_POOL_MAX = 10;
+/** Same reasoning as PG_POOL_MAX (MySQL's default max_connections is 151). */
+export const MYSQL_POOL_MAX = 10;
+/** A database that does not accept a connection within this time is treated as down. */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * drizzle's three builders share one API for what the store uses (select / insert / update / delete,
+ * awaited; no `returning`, no `onConflict`, which MySQL lacks), but TypeScript cannot call methods on a
+ * union of them. So every connection is typed as the PostgreSQL flavour, and its `tables` as the pg
+ * tables; at run time each dialect gets its own tables. `RowsAgree` below proves the row types match.
+ */
+export type QueryDb = PgDatabase<PgQueryResultHKT>;
+export interface Tables {
+  accounts: typeof pgSchema.accounts;
+  meta: typeof pgSchema.meta;
+}
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type RowsAgree = Same<typeof sqliteSchema.accounts.$inferSelect, typeof pgSchema.accounts.$inferSelect> &
+  Same<typeof mysqlSchema.accounts.$inferSelect, typeof pgSchema.accounts.$inferSelect> &
+  Same<typeof sqliteSchema.accounts.$inferInsert, typeof pgSchema.accounts.$inferInsert> &
+  Same<typeof mysqlSchema.accounts.$inferInsert, typeof pgSchema.accounts.$inferInsert>;
+const rowsAgree: RowsAgree = true; // a compile error here means a schema file drifted from the others
+void rowsAgree;
+
+interface ConnectionBase {
+  db: QueryDb;
+  tables: Tables;
+  /** Runs a statement built with drizzle's `sql`; resolves to the number of rows it touched. */
+  run(query: SQL): Promise<number>;
+  /** Runs a query built with drizzle's `sql`; rows as plain objects, values as the driver returns them. */
+  all<T extends Record<string, unknown>>(query: SQL): Promise<T[]>;
+  /** Rows touched, from the result of an awaited update/delete builder. */
+  affected(result: unknown): number;
+  /** Cheap round trip to the server. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type Connection = ConnectionBase &
+  (
+    | { dialect: 'sqlite'; raw: Database }
+    | { dialect: 'postgres'; url: string }
+    | { dialect: 'mysql'; url: string }
+  );
+
+/** DATABASE_URL → where the data lives. Empty means `${dataDir}/data.sqlite3`. */
+export function parseDatabaseUrl(databaseUrl: string, dataDir: string): DatabaseTarget {
+  const url = databaseUrl.trim();
+  if (url === '') return { dialect: 'sqlite', path: join(dataDir, DEFAULT_SQLITE_FILE) };
+  const lower = url.toLowerCase();
+  if (lower.startsWith('sqlite:')) {
+    // `sqlite:PATH`, also `sqlite://PATH` (so `sqlite:///abs/file` is /abs/file) and `sqlite::memory:`.
+    const rest = url.slice('sqlite:'.length).replace(/^\/\//, '');
+    if (rest === '') throw new Error('DATABASE_URL=sqlite: needs a file path, e.g. sqlite:./data/q2api.sqlite3');
+    return { dialect: 'sqlite', path: rest };
+  }
+  if (lower.startsWith('postgres://') || lower.startsWith('postgresql://')) return { dialect: 'postgres', url };
+  if (lower.startsWith('mysql://')) return { dialect: 'mysql', url };
+  throw new Error(
+    `DATABASE_URL=${JSON.stringify(redactUrl(url))}: expected empty (SQLite in DATA_DIR), sqlite:PATH, postgres://…, postgresql://… or mysql://…`,
+  );
+}
+
+export async function connect(target: DatabaseTarget): Promise<Connection> {
+  switch (target.dialect) {
+    case 'sqlite':
+      return connectSqlite(target.path);
+    case 'postgres':
+      return connectPostgres(target.url);
+    case 'mysql':
+      return connectMysql(target.url);
+  }
+}
+
+export function isMemorySqlite(path: string): boolean {
+  return path === ':memory:';
+}
+
+function connectSqlite(path: string): Connection {
+  // A missing directory is created owner-only: the file holds sealed secrets, DATA_DIR also master.key.
+  if (!isMemorySqlite(path)) ensureDataDir(dirname(path));
+  const raw = new Database(path, { create: true });
+  // busy_timeout first: switching to WAL itself needs the lock another process may hold.
+  raw.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+  if (!isMemorySqlite(path)) raw.exec('PRAGMA journal_mode = WAL');
+  raw.exec('PRAGMA synchronous = NORMAL'); // durable enough with WAL, as in Python q2api
+  const db = drizzleSqlite(raw);
+  let closed = false;
+  return {
+    dialect: 'sqlite',
+    raw,
+    db: db as unknown as QueryDb,
+    tables: sqliteSchema as unknown as Tables,
+    async run(query) {
+      return numberField(db.run(query) as unknown, 'changes');
+    },
+    async all<T extends Record<string, unknown>>(query: SQL) {
+      return db.all<T>(query);
+    },
+    affected: (result) => numberField(result, 'changes'),
+    async ping() {
+      raw.query('SELECT 1').get();
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      raw.close();
+    },
+  };
+}
+
+function connectPostgres(url: string): Connection {
+  const client = postgres(url, pgOptions({ max: PG_POOL_MAX }));
+  const db = drizzlePg(client);
+  let closed = false;
+  return {
+    dialect: 'postgres',
+    url,
+    db,
+    tables: pgSchema,
+    async run(query) {
+      return numberField(await db.execute(query), 'count');
+    },
+    async all<T extends Record<string, unknown>>(query: SQL) {
+      return [...(await db.execute(query))] as T[];
+    },
+    affected: (result) => numberField(result, 'count'),
+    async ping() {
+      await client`select 1`;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await client.end({ timeout: CONNECT_TIMEOUT_MS / 1000 });
+    },
+  };
+}
+
+/** postgres.js options shared by the pool and the migration connection. The session time zone is UTC so
+ *  timestamptz text always ends in +00, whatever the server or database default is. */
+export function pgOptions(extra: postgres.Options<Record<string, never>>): postgres.Options<Record<string, never>> {
+  return {
+    connect_timeout: CONNECT_TIMEOUT_MS / 1000,
+    onnotice: () => {}, // "relation already exists, skipping" and the like are not news
+    ...extra,
+    connection: { TimeZone: 'UTC', ...extra.connection },
+  };
+}
+
+/** mysql2 options shared by the pool and the migration connection. `timezone: 'Z'` makes mysql2 read
+ *  and write JS Dates as UTC; the store itself writes DATETIME text in UTC (drizzle), never local time. */
+export function mysqlOptions(url: string): mysql.PoolOptions {
+  return { uri: url, timezone: 'Z', connectTimeout: CONNECT_TIMEOUT_MS, supportBigNumbers: true };
+}
+
+function connectMysql(url: string): Connection {
+  const pool = mysql.createPool({ ...mysqlOptions(url), connectionLimit: MYSQL_POOL_MAX });
+  const db = drizzleMysql(pool, { mode: 'default' });
+  let closed = false;
+  return {
+    dialect: 'mysql',
+    url,
+    db: db as unknown as QueryDb,
+    tables: mysqlSchema as unknown as Tables,
+    async run(query) {
+      const [header] = await db.execute(query);
+      return numberField(header, 'affectedRows');
+    },
+    async all<T extends Record<string, unknown>>(query: SQL) {
+      const [rows] = await db.execute(query);
+      return rows as unknown as T[];
+    },
+    affected: (result) => numberField(Array.isArray(result) ? result[0] : result, 'affectedRows'),
+    async ping() {
+      await pool.query('SELECT 1');
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+function numberField(value: unknown, field: string): number {
+  const n = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[field] : undefined;
+  return typeof n === 'number' ? n : typeof n === 'bigint' ? Number(n) : 0;
+}

@@ -1,0 +1,46 @@
+// Errors the store raises on purpose, and recognition of the drivers' unique-key violations
+// (drizzle wraps driver errors in DrizzleQueryError; the original is on `cause`).
+
+/** Another account already holds this refresh token (compared by its keyed hash). */
+export class DuplicateAccountError extends Error {
+  constructor(readonly existingId: string) {
+    super(`an account with this refresh token already exists (id ${existingId})`);
+    this.name = 'DuplicateAccountError';
+  }
+}
+
+/** The database was sealed with another MASTER_KEY: refuse to start rather than hand out garbage. */
+export class MasterKeyMismatchError extends Error {
+  constructor(detail: string) {
+    super(
+      `MASTER_KEY does not match the key this database was sealed with (${detail}). ` +
+        'Set MASTER_KEY to the original key (or restore DATA_DIR/master.key if it was generated); ' +
+        'refusing to start, since every stored secret would be unreadable.',
+    );
+    this.name = 'MasterKeyMismatchError';
+  }
+}
+
+/** The schema is behind the code and migrations were not allowed to run. */
+export class SchemaOutdatedError extends Error {
+  constructor(pending: number) {
+    super(`the database schema is ${pending} migration(s) behind this version: run \`q2api migrate\``);
+    this.name = 'SchemaOutdatedError';
+  }
+}
+
+/** Deepest levels of `cause` we follow: drizzle wraps once; the margin covers a wrapper of ours. */
+const MAX_CAUSE_DEPTH = 4;
+
+/** True for a duplicate primary/unique key, on any of the three drivers. */
+export function isUniqueViolation(err: unknown): boolean {
+  let e: unknown = err;
+  for (let depth = 0; depth <= MAX_CAUSE_DEPTH && typeof e === 'object' && e !== null; depth++) {
+    const { code, errno } = e as { code?: unknown; errno?: unknown };
+    if (code === '23505') return true; // PostgreSQL unique_violation
+    if (code === 'ER_DUP_ENTRY' || errno === 1062) return true; // MySQL / MariaDB
+    if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

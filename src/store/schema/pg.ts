@@ -1,0 +1,49 @@
+// The accounts and meta tables for PostgreSQL. Times are `timestamp(3) with time zone` (an instant,
+// millisecond precision like JS Date). Property and column names match sqlite.ts and mysql.ts exactly.
+import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
+import { AUTH_METHODS, DISABLED_REASONS, ID_MAX_LENGTH, META_KEY_MAX_LENGTH, TOKEN_HASH_LENGTH } from './enums';
+
+const time = (name: string) => timestamp(name, { withTimezone: true, mode: 'date', precision: 3 });
+
+export const accounts = pgTable(
+  'accounts',
+  {
+    id: varchar('id', { length: ID_MAX_LENGTH }).primaryKey(),
+    label: text('label'),
+    // Python q2api created these unquoted, so PostgreSQL folded them to `clientid`; drizzle quotes
+    // every identifier, so here they keep their camelCase.
+    clientId: text('clientId'),
+    clientSecret: text('clientSecret'),
+    refreshToken: text('refreshToken'),
+    accessToken: text('accessToken'),
+    other: text('other'),
+    lastRefreshTime: time('last_refresh_time'),
+    lastRefreshStatus: text('last_refresh_status'),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+    enabled: boolean('enabled').notNull().default(true),
+    errorCount: integer('error_count').notNull().default(0),
+    successCount: integer('success_count').notNull().default(0),
+    expiresAt: time('expires_at'),
+    authMethod: text('auth_method', { enum: AUTH_METHODS }).notNull().default('idc'),
+    region: text('region'),
+    profileArn: text('profile_arn'),
+    disabledReason: text('disabled_reason', { enum: DISABLED_REASONS }),
+    cooldownUntil: time('cooldown_until'),
+    lastUsedAt: time('last_used_at'),
+    lastError: text('last_error'),
+    priority: integer('priority').notNull().default(0),
+    quotaResetAt: time('quota_reset_at'),
+    refreshTokenHash: varchar('refresh_token_hash', { length: TOKEN_HASH_LENGTH }),
+  },
+  (t) => [
+    index('idx_accounts_enabled').on(t.enabled),
+    index('idx_accounts_created_at').on(t.createdAt, t.id),
+    uniqueIndex('uq_accounts_refresh_token_hash').on(t.refreshTokenHash),
+  ],
+);
+
+export const meta = pgTable('meta', {
+  key: varchar('key', { length: META_KEY_MAX_LENGTH }).primaryKey(),
+  value: text('value').notNull(),
+});
