@@ -28,6 +28,16 @@ export interface Config {
   upstreamTimeouts: { connectMs: number; firstByteMs: number; idleMs: number };
   /** wrong admin keys one address may send per 5 minutes before it is locked out */
   adminMaxFailures: number;
+  /** Q model id used when the client asks for a model we cannot map */
+  defaultModel: string;
+  /** client model name (lower-case) → Q model id, overriding the built-in table */
+  modelMap: Readonly<Record<string, string>>;
+  /** accounts one request may try before it fails */
+  maxAttempts: number;
+  /** largest request body accepted on /v1/* (413 beyond) */
+  maxRequestBytes: number;
+  /** image URLs in requests are fetched with these limits */
+  imageFetch: { maxBytes: number; timeoutMs: number };
 }
 
 export class ConfigError extends Error {
@@ -176,6 +186,16 @@ export function parseConfig(env: Env): Config {
     oidcEndpoint: url('OIDC_ENDPOINT', 'https://oidc.us-east-1.amazonaws.com'),
     kiroAuthEndpoint: url('KIRO_AUTH_ENDPOINT', 'https://prod.us-east-1.auth.desktop.kiro.dev'),
     adminMaxFailures: int('ADMIN_MAX_FAILURES', 10, 1, 1_000_000),
+    defaultModel: get('DEFAULT_MODEL') ?? 'claude-sonnet-4.5',
+    modelMap: parseModelMap(get('MODEL_MAP'), problems),
+    maxAttempts: int('MAX_ATTEMPTS', 3, 1, 20),
+    // Anthropic's own limit is 32 MB; a Claude Code session with images stays well below it.
+    maxRequestBytes: int('MAX_REQUEST_BYTES', 32 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    imageFetch: {
+      // Q accepts images up to 10 MiB each (Q CLI's limit).
+      maxBytes: int('IMAGE_FETCH_MAX_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+      timeoutMs: int('IMAGE_FETCH_TIMEOUT_MS', 10_000, 100, 120_000),
+    },
     upstreamTimeouts: {
       // Q answers within seconds; a connect that takes longer means the host is unreachable.
       connectMs: int('UPSTREAM_CONNECT_TIMEOUT_MS', 10_000, 100, 600_000),
@@ -187,6 +207,38 @@ export function parseConfig(env: Env): Config {
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/**
+ * MODEL_MAP as JSON (`{"gpt-4o":"claude-sonnet-4.5"}`) or `from=to` pairs separated by commas.
+ * Keys are matched case-insensitively.
+ */
+export function parseModelMap(raw: string | undefined, problems: string[]): Record<string, string> {
+  if (raw === undefined) return {};
+  const out: Record<string, string> = {};
+  if (raw.startsWith('{')) {
+    try {
+      const obj = JSON.parse(raw) as unknown;
+      if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw new Error('not an object');
+      for (const [k, v] of Object.entries(obj)) {
+        if (typeof v !== 'string' || !v) throw new Error(`value of ${k} is not a model id`);
+        out[k.toLowerCase()] = v;
+      }
+      return out;
+    } catch (e) {
+      problems.push(`MODEL_MAP: expected a JSON object of model names to Q model ids (${(e as Error).message})`);
+      return {};
+    }
+  }
+  for (const pair of raw.split(',')) {
+    const [from, to, extra] = pair.split('=').map((s) => s.trim());
+    if (!from || !to || extra !== undefined) {
+      problems.push(`MODEL_MAP: expected from=to pairs separated by commas, got ${JSON.stringify(pair)}`);
+      return {};
+    }
+    out[from.toLowerCase()] = to;
+  }
+  return out;
 }
 
 /** Decodes hex or base64 (standard or url-safe) key text; undefined when it is neither. */

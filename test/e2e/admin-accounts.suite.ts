@@ -32,7 +32,7 @@ export function adminAccountsSuite(dialect: Dialect) {
         ['GET', '/v2/accounts/x'], ['PATCH', '/v2/accounts/x'], ['DELETE', '/v2/accounts/x'], ['POST', '/v2/accounts/x/refresh'],
       ];
       for (const [method, path] of routes) {
-        for (const headers of [{}, { authorization: 'Bearer wrong-key-but-long' }, { 'x-api-key': gw.ctx.adminKey }]) {
+        for (const headers of [{}, { authorization: 'Bearer wrong-key-but-long' }, { 'x-api-key': gw.ctx.adminKey }] as Record<string, string>[]) {
           const res = await fetch(gw.url + path, { method, headers: { 'content-type': 'application/json', ...headers }, body: method === 'GET' || method === 'DELETE' ? undefined : '{}' });
           expect(res.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(401);
           expect((await res.json()).error.kind).toBe('authentication');

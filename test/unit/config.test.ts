@@ -101,3 +101,12 @@ test('decodeKeyMaterial and isLoopbackHost', () => {
   expect(isLoopbackHost('localhost')).toBe(true);
   expect(isLoopbackHost('0.0.0.0')).toBe(false);
 });
+
+test('MODEL_MAP as JSON or pairs; bad maps are refused', () => {
+  expect(parseConfig({ MODEL_MAP: '{"GPT-4o":"claude-sonnet-4.5"}' }).modelMap).toEqual({ 'gpt-4o': 'claude-sonnet-4.5' });
+  expect(parseConfig({ MODEL_MAP: 'a=b, c = d' }).modelMap).toEqual({ a: 'b', c: 'd' });
+  expect(() => parseConfig({ MODEL_MAP: 'a=b=c' })).toThrow('MODEL_MAP');
+  expect(() => parseConfig({ MODEL_MAP: '{"a":1}' })).toThrow('MODEL_MAP');
+  expect(parseConfig({}).defaultModel).toBe('claude-sonnet-4.5');
+  expect(parseConfig({}).maxAttempts).toBe(3);
+});
