@@ -2,7 +2,7 @@
 // then success), in-stream exceptions and error frames, and transport faults (truncation, RST,
 // corrupt CRC/length, slow and stalled streams).
 
-import { encodeErrorFrame, encodeException } from '../../src/upstream/eventstream';
+import { encodeErrorFrame, encodeException } from '../../src/upstream/eventstream-encode';
 import { MIDSTREAM_MESSAGE, qErrors, type QError, type TypeIn } from './errors';
 import { commonArgs, errorPlan, ev, streamPlan, textDeltas, type ScenarioBuilder, type ScenarioContext, type StreamItem } from './plan';
 

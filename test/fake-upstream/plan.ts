@@ -1,7 +1,7 @@
 // What a scenario produces (a Plan the stream writer executes), the context it is built from, the
 // common args of §6.3 and the event builders shared by the catalogue.
 
-import { encodeEvent } from '../../src/upstream/eventstream';
+import { encodeEvent } from '../../src/upstream/eventstream-encode';
 import type { QError } from './errors';
 import type { AccessTokenRecord } from './registry';
 import type { ScenarioArgs, ScenarioSpec } from './selection';

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'bun:test';
 import { createQClient, DEFAULT_Q_TIMEOUTS, type FetchFn } from '../../src/upstream/client';
 import { UpstreamError } from '../../src/upstream/errors';
-import { encodeEvent } from '../../src/upstream/eventstream';
+import { encodeEvent } from '../../src/upstream/eventstream-encode';
 
 interface Seen {
   url: string;

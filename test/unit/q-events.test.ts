@@ -1,15 +1,8 @@
 // Frame → QEvent mapping: every event of §2.6, the three message types of §1.5, malformed payloads.
 import { describe, expect, test } from 'bun:test';
 import { UpstreamError } from '../../src/upstream/errors';
-import {
-  EventStreamDecoder,
-  encodeErrorFrame,
-  encodeEvent,
-  encodeException,
-  encodeFrame,
-  type Frame,
-  type HeaderValue,
-} from '../../src/upstream/eventstream';
+import { EventStreamDecoder, type Frame, type HeaderValue } from '../../src/upstream/eventstream';
+import { encodeErrorFrame, encodeEvent, encodeException, encodeFrame } from '../../src/upstream/eventstream-encode';
 import { frameToEvent, type QEvent } from '../../src/upstream/q-events';
 
 const decode = (bytes: Uint8Array): Frame => {
