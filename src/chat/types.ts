@@ -1,0 +1,51 @@
+// The contract between the HTTP routes and the chat engine: a route decodes its dialect into a
+// Conversation, asks the engine to run it, and encodes the StreamParts it gets back.
+
+import type { Conversation, FinishReason, StreamPart, Usage } from '../dialects/conversation';
+import type { GatewayError } from '../http/errors';
+
+export interface ChatRunOptions {
+  /** aborted when the client disconnects: the engine then aborts the upstream request at once */
+  signal: AbortSignal;
+  /** for logs and error bodies */
+  requestId: string;
+}
+
+export interface ChatRun {
+  /** the model id the client asked for, echoed back in responses */
+  requestedModel: string;
+  /** the Q model id actually used */
+  upstreamModel: string;
+  /** headers the route adds to its response, e.g. `x-q2api-model` when a default was substituted */
+  headers: Record<string, string>;
+  /** input tokens counted before the call (message_start / prompt_tokens); `finish.usage` may correct it */
+  inputTokens: number;
+  /**
+   * The response, already committed: the engine resolves `run` only after the first upstream event
+   * arrived, so every failure before that was retried on another account or rejected `run` with a
+   * GatewayError. Ends with exactly one `finish` or `error` part.
+   */
+  parts: AsyncIterable<StreamPart>;
+}
+
+export interface ChatEngine {
+  /** Rejects with a GatewayError (nothing committed yet) or resolves with a committed run. */
+  run(conversation: Conversation, options: ChatRunOptions): Promise<ChatRun>;
+  /** Input tokens of a conversation, exactly as `run` counts them (for count_tokens). */
+  countInputTokens(conversation: Conversation): Promise<number>;
+}
+
+/** A non-streaming response is the fold of the stream. */
+export type CollectedBlock =
+  | { type: 'thinking'; text: string; signature?: string }
+  | { type: 'text'; text: string }
+  | { type: 'tool_call'; id: string; name: string; input: unknown; invalid?: string };
+
+export interface CollectedMessage {
+  content: CollectedBlock[];
+  finishReason: FinishReason | null;
+  stopSequence?: string;
+  usage: Usage;
+  /** set when the stream ended in an error part */
+  error?: GatewayError;
+}
