@@ -12,6 +12,7 @@ import { createApp } from './app';
 import { createUpstream } from './upstream/index';
 import { createAccountPool } from './pool/pool';
 import { runAccountsCommand } from './cli/accounts';
+import { runLoginCommand } from './cli/login';
 
 const HELP = `q2api ${VERSION} — Amazon Q Developer / Kiro accounts as an OpenAI- and Anthropic-compatible API
 
@@ -20,6 +21,8 @@ Usage:
   q2api migrate                 apply database migrations and exit
   q2api accounts list|add|import|enable|disable|delete|stats|reset-errors|retry-failed …
                                 manage accounts in the configured database (q2api accounts --help)
+  q2api login [--label L] [--start-url URL] [--region R]
+                                add an account by device-code login (Builder ID or Identity Center)
   q2api --version | --help
 
 Configuration comes from the environment and a .env file in the working directory;
@@ -49,6 +52,7 @@ async function serve(config: Config, log: Logger): Promise<void> {
   const ctx = await buildContext(config, log);
   const app = createApp(ctx);
   app.listen({ hostname: config.host, port: config.port });
+  ctx.pool.lifecycle.start(); // background refresh sweep; pool.close() stops it
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${app.server?.port ?? config.port}`;
   log.info('q2api listening', {
@@ -112,10 +116,12 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${r.dialect}: ${r.applied} migration(s) applied, ${r.total} in all\n`);
         return 0;
       }
+      case 'login':
       case 'accounts': {
         const ctx = await buildContext(config, log);
         try {
-          return await runAccountsCommand(ctx, rest, { out: (s) => process.stdout.write(s), err: (s) => process.stderr.write(s) });
+          const io = { out: (s: string) => process.stdout.write(s), err: (s: string) => process.stderr.write(s) };
+          return await (command === 'login' ? runLoginCommand(ctx, rest, io) : runAccountsCommand(ctx, rest, io));
         } finally {
           await ctx.pool.close();
           await ctx.store.close();

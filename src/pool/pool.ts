@@ -5,8 +5,8 @@
 import type { Account } from '../store/accounts';
 import type { AppContext } from '../context';
 import { GatewayError } from '../http/errors';
-import { AuthError, type UpstreamError } from '../upstream/errors';
-import { machineIdFor } from '../upstream/client';
+import type { UpstreamError } from '../upstream/errors';
+import { createTokenLifecycle, EXPIRY_SKEW_MS, type Sleep, type TokenLifecycle } from './lifecycle';
 
 export interface AccountLease {
   account: Account;
@@ -20,13 +20,12 @@ export interface AccountPool {
   report(lease: AccountLease, outcome: { ok: true } | { ok: false; error: UpstreamError }): Promise<void>;
   /** Refresh one account's access token now (single-flight); throws GatewayError on failure. */
   refresh(id: string): Promise<Account>;
+  /** refresh ahead of expiry, leases, background sweep (`serve` starts it) */
+  lifecycle: TokenLifecycle;
   close(): Promise<void>;
 }
 
-/** Tokens this close to expiry are refreshed before use: a request must not start on a dying token. */
-export const EXPIRY_SKEW_MS = 60_000;
-/** When a refresh response carries no lifetime, assume the documented one hour. */
-export const DEFAULT_TOKEN_TTL_S = 3600;
+export { DEFAULT_TOKEN_TTL_S, EXPIRY_SKEW_MS } from './lifecycle';
 
 type PoolDeps = Pick<AppContext, 'config' | 'log' | 'clock' | 'random' | 'store' | 'upstream'>;
 
@@ -36,75 +35,10 @@ export function needsRefresh(a: Account, nowMs: number): boolean {
   return a.expiresAt !== null && a.expiresAt.getTime() - EXPIRY_SKEW_MS <= nowMs;
 }
 
-export function createAccountPool(deps: PoolDeps): AccountPool {
+export function createAccountPool(deps: PoolDeps & { sleep?: Sleep }): AccountPool {
   const { store, clock, log } = deps;
-  const inFlight = new Map<string, Promise<Account>>();
-
-  async function doRefresh(account: Account): Promise<Account> {
-    const now = clock.now();
-    try {
-      let grant: { accessToken: string; refreshToken?: string; expiresIn?: number; profileArn?: string };
-      if (account.authMethod === 'api_key') return account;
-      if (!account.refreshToken) {
-        throw new GatewayError('invalid_request', 'Account has no refresh token; add one or log in again.', { param: 'refreshToken' });
-      }
-      if (account.authMethod === 'idc') {
-        if (!account.clientId || !account.clientSecret) {
-          throw new GatewayError('invalid_request', 'Account missing clientId/clientSecret for refresh.', { param: 'clientId' });
-        }
-        grant = await deps.upstream.oidc.createToken({
-          grantType: 'refresh_token',
-          clientId: account.clientId,
-          clientSecret: account.clientSecret,
-          refreshToken: account.refreshToken,
-        });
-      } else {
-        grant = await deps.upstream.kiro.refreshToken(account.refreshToken, { machineId: machineIdFor(account.id) });
-      }
-      const updated = await store.accounts.update(account.id, {
-        accessToken: grant.accessToken,
-        // Refresh tokens may rotate: persist the new one before anything uses the new access token.
-        ...(grant.refreshToken ? { refreshToken: grant.refreshToken } : {}),
-        ...(grant.profileArn ? { profileArn: grant.profileArn } : {}),
-        expiresAt: new Date(now + (grant.expiresIn ?? DEFAULT_TOKEN_TTL_S) * 1000),
-        lastRefreshTime: new Date(now),
-        lastRefreshStatus: 'success',
-      });
-      if (!updated) throw new GatewayError('not_found', 'Account not found');
-      log.info('token refreshed', { account: account.id });
-      return updated;
-    } catch (e) {
-      if (e instanceof GatewayError) throw e;
-      const message = e instanceof Error ? e.message : String(e);
-      if (e instanceof AuthError && e.permanent) {
-        // The refresh token is dead: only a new login helps, so stop using the account at once.
-        await store.accounts.update(account.id, {
-          enabled: false,
-          disabledReason: 'invalid_grant',
-          lastRefreshTime: new Date(now),
-          lastRefreshStatus: 'failed',
-          lastError: `refresh: ${message}`,
-        });
-        log.warn('refresh token rejected; account disabled until it logs in again', { account: account.id });
-        throw new GatewayError('upstream', `Token refresh failed: ${message} (account disabled: needs login)`, { cause: e });
-      }
-      await store.accounts.update(account.id, {
-        lastRefreshTime: new Date(now),
-        lastRefreshStatus: 'failed',
-        lastError: `refresh: ${message}`,
-      });
-      throw new GatewayError('upstream', `Token refresh failed: ${message}`, { cause: e });
-    }
-  }
-
-  function refreshAccount(account: Account): Promise<Account> {
-    let p = inFlight.get(account.id);
-    if (!p) {
-      p = doRefresh(account).finally(() => inFlight.delete(account.id));
-      inFlight.set(account.id, p);
-    }
-    return p;
-  }
+  // Refresh internals (single-flight, database lease, backoff, sweep) live in lifecycle.ts.
+  const lifecycle = createTokenLifecycle(deps);
 
   return {
     async acquire(opts = {}) {
@@ -115,7 +49,7 @@ export function createAccountPool(deps: PoolDeps): AccountPool {
         const i = Math.floor(deps.random.float() * candidates.length);
         let account = candidates.splice(i, 1)[0]!;
         try {
-          if (needsRefresh(account, now)) account = await refreshAccount(account);
+          account = await lifecycle.ensureFresh(account);
           if (account.accessToken) return { account, accessToken: account.accessToken };
         } catch (e) {
           log.warn('account skipped: refresh failed', { account: account.id, error: e });
@@ -128,12 +62,11 @@ export function createAccountPool(deps: PoolDeps): AccountPool {
       else await store.accounts.recordFailure(lease.account.id, outcome.error.message, deps.config.maxErrorCount);
     },
     async refresh(id) {
-      const account = await store.accounts.get(id);
-      if (!account) throw new GatewayError('not_found', 'Account not found');
-      return refreshAccount(account);
+      return lifecycle.refresh(id);
     },
+    lifecycle,
     async close() {
-      await Promise.allSettled([...inFlight.values()]);
+      await lifecycle.stop();
     },
   };
 }

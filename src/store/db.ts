@@ -44,13 +44,16 @@ export type QueryDb = PgDatabase<PgQueryResultHKT>;
 export interface Tables {
   accounts: typeof pgSchema.accounts;
   meta: typeof pgSchema.meta;
+  loginSessions: typeof pgSchema.loginSessions;
+  oidcClients: typeof pgSchema.oidcClients;
 }
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-type RowsAgree = Same<typeof sqliteSchema.accounts.$inferSelect, typeof pgSchema.accounts.$inferSelect> &
-  Same<typeof mysqlSchema.accounts.$inferSelect, typeof pgSchema.accounts.$inferSelect> &
-  Same<typeof sqliteSchema.accounts.$inferInsert, typeof pgSchema.accounts.$inferInsert> &
-  Same<typeof mysqlSchema.accounts.$inferInsert, typeof pgSchema.accounts.$inferInsert>;
+type TableAgrees<K extends keyof Tables> = Same<(typeof sqliteSchema)[K]['$inferSelect'], (typeof pgSchema)[K]['$inferSelect']> &
+  Same<(typeof mysqlSchema)[K]['$inferSelect'], (typeof pgSchema)[K]['$inferSelect']> &
+  Same<(typeof sqliteSchema)[K]['$inferInsert'], (typeof pgSchema)[K]['$inferInsert']> &
+  Same<(typeof mysqlSchema)[K]['$inferInsert'], (typeof pgSchema)[K]['$inferInsert']>;
+type RowsAgree = TableAgrees<'accounts'> & TableAgrees<'meta'> & TableAgrees<'loginSessions'> & TableAgrees<'oidcClients'>;
 const rowsAgree: RowsAgree = true; // a compile error here means a schema file drifted from the others
 void rowsAgree;
 

@@ -6,6 +6,13 @@ import { createSealer } from './crypto';
 import { connect, type Connection, type Dialect, parseDatabaseUrl } from './db';
 import { SchemaOutdatedError } from './errors';
 import { applyMigrations, type MigrationResult, pendingMigrations } from './migrate';
+import {
+  createLoginSessionRepository,
+  createOidcClientRepository,
+  type LoginSessionRepository,
+  type OidcClientRepository,
+} from './login-sessions';
+import { createRefreshLeaseRepository, type RefreshLeaseRepository } from './refresh-leases';
 
 export type { Account, AccountPatch, AccountRepository, AuthMethod, DisabledReason, NewAccount } from './accounts';
 export { AUTH_METHODS, DISABLED_REASONS, MAX_LAST_ERROR_LENGTH } from './accounts';
@@ -14,10 +21,18 @@ export { type Dialect, parseDatabaseUrl } from './db';
 export { DuplicateAccountError, MasterKeyMismatchError, SchemaOutdatedError } from './errors';
 export { ADMIN_KEY_FILE, MASTER_KEY_FILE, type ResolvedAdminKey, type ResolvedMasterKey, resolveAdminKey, resolveMasterKey } from './keys';
 export type { MigrationResult } from './migrate';
+export type { CachedOidcClient, LoginSession, LoginSessionRepository, LoginStatus, NewLoginSession, OidcClientRepository } from './login-sessions';
+export type { RefreshLeaseRepository, RefreshState } from './refresh-leases';
 
 export interface Store {
   dialect: Dialect;
   accounts: AccountRepository;
+  /** refresh lease and backoff columns of the accounts (token lifecycle) */
+  refreshLeases: RefreshLeaseRepository;
+  /** device-code login sessions (/v2/auth/*, `q2api login`) */
+  loginSessions: LoginSessionRepository;
+  /** cached OIDC client registrations */
+  oidcClients: OidcClientRepository;
   /** true when the database answers within PING_TIMEOUT_MS; never throws */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -50,9 +65,13 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     await conn.close();
     throw err;
   }
+  const clock = opts.clock ?? Date.now;
   return {
     dialect: conn.dialect,
-    accounts: createAccountRepository({ conn, sealer, clock: opts.clock ?? Date.now }),
+    accounts: createAccountRepository({ conn, sealer, clock }),
+    refreshLeases: createRefreshLeaseRepository(conn),
+    loginSessions: createLoginSessionRepository({ conn, sealer, clock }),
+    oidcClients: createOidcClientRepository({ conn, sealer, clock }),
     ping: () => pingWithin(conn, PING_TIMEOUT_MS),
     close: () => conn.close(),
   };

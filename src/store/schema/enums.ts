@@ -22,3 +22,9 @@ export const ID_MAX_LENGTH = 64;
 export const TOKEN_HASH_LENGTH = 64;
 /** Longest `meta` key; keys are short names chosen by this code. */
 export const META_KEY_MAX_LENGTH = 64;
+
+/** States of a device-code login session (/v2/auth/*); `pending` is the only one that changes. */
+export const LOGIN_STATUSES = ['pending', 'completed', 'expired', 'denied', 'error'] as const;
+export type LoginStatus = (typeof LOGIN_STATUSES)[number];
+/** Longest stored status / user code / lease owner: all short values chosen by this code or AWS. */
+export const SHORT_VALUE_MAX_LENGTH = 64;

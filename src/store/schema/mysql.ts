@@ -1,7 +1,15 @@
 // The accounts and meta tables for MySQL / MariaDB. Times are DATETIME(3) holding UTC wall-clock time
 // (the connection uses timezone 'Z'). Property and column names match sqlite.ts and pg.ts exactly.
 import { boolean, datetime, index, int, mysqlTable, text, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
-import { AUTH_METHODS, DISABLED_REASONS, ID_MAX_LENGTH, META_KEY_MAX_LENGTH, TOKEN_HASH_LENGTH } from './enums';
+import {
+  AUTH_METHODS,
+  DISABLED_REASONS,
+  ID_MAX_LENGTH,
+  LOGIN_STATUSES,
+  META_KEY_MAX_LENGTH,
+  SHORT_VALUE_MAX_LENGTH,
+  TOKEN_HASH_LENGTH,
+} from './enums';
 
 const time = (name: string) => datetime(name, { mode: 'date', fsp: 3 });
 /** Short closed-set columns: VARCHAR so they could be indexed (MySQL cannot index TEXT without a prefix). */
@@ -35,6 +43,12 @@ export const accounts = mysqlTable(
     priority: int('priority').notNull().default(0),
     quotaResetAt: time('quota_reset_at'),
     refreshTokenHash: varchar('refresh_token_hash', { length: TOKEN_HASH_LENGTH }),
+    // Token lifecycle (src/pool/lifecycle.ts): the refresh lease other replicas respect, and the
+    // backoff after transient refresh failures.
+    refreshLeaseOwner: varchar('refresh_lease_owner', { length: SHORT_VALUE_MAX_LENGTH }),
+    refreshLeaseUntil: time('refresh_lease_until'),
+    refreshFailures: int('refresh_failures').notNull().default(0),
+    refreshRetryAt: time('refresh_retry_at'),
   },
   (t) => [
     index('idx_accounts_enabled').on(t.enabled),
@@ -46,4 +60,44 @@ export const accounts = mysqlTable(
 export const meta = mysqlTable('meta', {
   key: varchar('key', { length: META_KEY_MAX_LENGTH }).primaryKey(),
   value: text('value').notNull(),
+});
+
+/** Device-code logins in progress (/v2/auth/*), shared by every replica; secrets sealed. */
+export const loginSessions = mysqlTable(
+  'login_sessions',
+  {
+    id: varchar('id', { length: ID_MAX_LENGTH }).primaryKey(),
+    status: varchar('status', { length: SHORT_VALUE_MAX_LENGTH, enum: LOGIN_STATUSES }).notNull(),
+    label: text('label'),
+    enabled: boolean('enabled').notNull().default(true),
+    region: varchar('region', { length: SHORT_VALUE_MAX_LENGTH }),
+    startUrl: text('start_url').notNull(),
+    clientId: text('client_id').notNull(),
+    clientSecret: text('client_secret').notNull(),
+    deviceCode: text('device_code').notNull(),
+    userCode: varchar('user_code', { length: SHORT_VALUE_MAX_LENGTH }).notNull(),
+    verificationUriComplete: text('verification_uri_complete').notNull(),
+    intervalMs: int('interval_ms').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    deadlineAt: time('deadline_at').notNull(),
+    nextPollAt: time('next_poll_at').notNull(),
+    pollOwner: varchar('poll_owner', { length: SHORT_VALUE_MAX_LENGTH }),
+    pollUntil: time('poll_until'),
+    accountId: varchar('account_id', { length: ID_MAX_LENGTH }),
+    error: text('error'),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [index('idx_login_sessions_created_at').on(t.createdAt)],
+);
+
+/** Cached OIDC client registrations (≈ 90 days each), reused by every device login. */
+export const oidcClients = mysqlTable('oidc_clients', {
+  id: varchar('id', { length: ID_MAX_LENGTH }).primaryKey(),
+  endpoint: text('endpoint').notNull(),
+  clientName: text('client_name').notNull(),
+  clientId: text('client_id').notNull(),
+  clientSecret: text('client_secret').notNull(),
+  expiresAt: time('expires_at').notNull(),
+  createdAt: time('created_at').notNull(),
 });

@@ -1,7 +1,7 @@
 // The accounts and meta tables for SQLite (bun:sqlite). Times are integer epoch milliseconds (UTC by
 // definition), booleans 0/1. Property and column names match pg.ts and mysql.ts exactly.
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
-import { AUTH_METHODS, DISABLED_REASONS } from './enums';
+import { AUTH_METHODS, DISABLED_REASONS, LOGIN_STATUSES } from './enums';
 
 const time = (name: string) => integer(name, { mode: 'timestamp_ms' });
 
@@ -34,6 +34,12 @@ export const accounts = sqliteTable(
     priority: integer('priority').notNull().default(0),
     quotaResetAt: time('quota_reset_at'),
     refreshTokenHash: text('refresh_token_hash'),
+    // Token lifecycle (src/pool/lifecycle.ts): the refresh lease other replicas respect, and the
+    // backoff after transient refresh failures.
+    refreshLeaseOwner: text('refresh_lease_owner'),
+    refreshLeaseUntil: time('refresh_lease_until'),
+    refreshFailures: integer('refresh_failures').notNull().default(0),
+    refreshRetryAt: time('refresh_retry_at'),
   },
   (t) => [
     index('idx_accounts_enabled').on(t.enabled),
@@ -47,3 +53,43 @@ export const meta = sqliteTable('meta', {
   value: text('value').notNull(),
 });
 
+
+/** Device-code logins in progress (/v2/auth/*), shared by every replica; secrets sealed. */
+export const loginSessions = sqliteTable(
+  'login_sessions',
+  {
+    id: text('id').primaryKey(),
+    status: text('status', { enum: LOGIN_STATUSES }).notNull(),
+    label: text('label'),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    region: text('region'),
+    startUrl: text('start_url').notNull(),
+    clientId: text('client_id').notNull(),
+    clientSecret: text('client_secret').notNull(),
+    deviceCode: text('device_code').notNull(),
+    userCode: text('user_code').notNull(),
+    verificationUriComplete: text('verification_uri_complete').notNull(),
+    intervalMs: integer('interval_ms').notNull(),
+    expiresAt: time('expires_at').notNull(),
+    deadlineAt: time('deadline_at').notNull(),
+    nextPollAt: time('next_poll_at').notNull(),
+    pollOwner: text('poll_owner'),
+    pollUntil: time('poll_until'),
+    accountId: text('account_id'),
+    error: text('error'),
+    createdAt: time('created_at').notNull(),
+    updatedAt: time('updated_at').notNull(),
+  },
+  (t) => [index('idx_login_sessions_created_at').on(t.createdAt)],
+);
+
+/** Cached OIDC client registrations (≈ 90 days each), reused by every device login. */
+export const oidcClients = sqliteTable('oidc_clients', {
+  id: text('id').primaryKey(),
+  endpoint: text('endpoint').notNull(),
+  clientName: text('client_name').notNull(),
+  clientId: text('client_id').notNull(),
+  clientSecret: text('client_secret').notNull(),
+  expiresAt: time('expires_at').notNull(),
+  createdAt: time('created_at').notNull(),
+});
