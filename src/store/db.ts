@@ -46,6 +46,8 @@ export interface Tables {
   meta: typeof pgSchema.meta;
   loginSessions: typeof pgSchema.loginSessions;
   oidcClients: typeof pgSchema.oidcClients;
+  usageDaily: typeof pgSchema.usageDaily;
+  requestLog: typeof pgSchema.requestLog;
 }
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -53,7 +55,12 @@ type TableAgrees<K extends keyof Tables> = Same<(typeof sqliteSchema)[K]['$infer
   Same<(typeof mysqlSchema)[K]['$inferSelect'], (typeof pgSchema)[K]['$inferSelect']> &
   Same<(typeof sqliteSchema)[K]['$inferInsert'], (typeof pgSchema)[K]['$inferInsert']> &
   Same<(typeof mysqlSchema)[K]['$inferInsert'], (typeof pgSchema)[K]['$inferInsert']>;
-type RowsAgree = TableAgrees<'accounts'> & TableAgrees<'meta'> & TableAgrees<'loginSessions'> & TableAgrees<'oidcClients'>;
+type RowsAgree = TableAgrees<'accounts'> &
+  TableAgrees<'meta'> &
+  TableAgrees<'loginSessions'> &
+  TableAgrees<'oidcClients'> &
+  TableAgrees<'usageDaily'> &
+  TableAgrees<'requestLog'>;
 const rowsAgree: RowsAgree = true; // a compile error here means a schema file drifted from the others
 void rowsAgree;
 

@@ -1,6 +1,6 @@
 // The accounts and meta tables for PostgreSQL. Times are `timestamp(3) with time zone` (an instant,
 // millisecond precision like JS Date). Property and column names match sqlite.ts and mysql.ts exactly.
-import { boolean, index, integer, pgTable, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
+import { bigint, boolean, doublePrecision, index, integer, pgTable, primaryKey, text, timestamp, uniqueIndex, varchar } from 'drizzle-orm/pg-core';
 import {
   AUTH_METHODS,
   DISABLED_REASONS,
@@ -49,6 +49,12 @@ export const accounts = pgTable(
     refreshLeaseUntil: time('refresh_lease_until'),
     refreshFailures: integer('refresh_failures').notNull().default(0),
     refreshRetryAt: time('refresh_retry_at'),
+    // Pool (src/pool): an optional per-account outbound proxy overriding HTTP_PROXY, and the last
+    // GetUsageLimits reading (credits left of the limit; quota_reset_at holds the reset date).
+    proxy: text('proxy'),
+    quotaRemaining: doublePrecision('quota_remaining'),
+    quotaLimit: doublePrecision('quota_limit'),
+    quotaCheckedAt: time('quota_checked_at'),
   },
   (t) => [
     index('idx_accounts_enabled').on(t.enabled),
@@ -101,3 +107,43 @@ export const oidcClients = pgTable('oidc_clients', {
   expiresAt: time('expires_at').notNull(),
   createdAt: time('created_at').notNull(),
 });
+
+/** Per day, account and client key: what the usage API and console overview report (issue 8). */
+export const usageDaily = pgTable(
+  'usage_daily',
+  {
+    day: varchar('day', { length: 10 }).notNull(), // YYYY-MM-DD, UTC
+    accountId: varchar('account_id', { length: ID_MAX_LENGTH }).notNull(), // '' when no account was reached
+    clientKey: varchar('client_key', { length: SHORT_VALUE_MAX_LENGTH }).notNull(), // key name or hash prefix; '' in open mode
+    requests: integer('requests').notNull().default(0),
+    errors: integer('errors').notNull().default(0),
+    inputTokens: bigint('input_tokens', { mode: 'number' }).notNull().default(0),
+    outputTokens: bigint('output_tokens', { mode: 'number' }).notNull().default(0),
+    credits: doublePrecision('credits').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.accountId, t.clientKey] })],
+);
+
+/** One row per chat request when REQUEST_LOG=db (no prompt text unless LOG_BODIES=true). */
+export const requestLog = pgTable(
+  'request_log',
+  {
+    id: varchar('id', { length: ID_MAX_LENGTH }).primaryKey(),
+    time: time('time').notNull(),
+    route: varchar('route', { length: SHORT_VALUE_MAX_LENGTH }).notNull(),
+    dialect: varchar('dialect', { length: SHORT_VALUE_MAX_LENGTH }).notNull(),
+    modelRequested: text('model_requested'),
+    modelUsed: text('model_used'),
+    accountId: varchar('account_id', { length: ID_MAX_LENGTH }),
+    clientKey: varchar('client_key', { length: SHORT_VALUE_MAX_LENGTH }),
+    status: integer('status').notNull(),
+    stopReason: varchar('stop_reason', { length: SHORT_VALUE_MAX_LENGTH }),
+    inputTokens: integer('input_tokens'),
+    outputTokens: integer('output_tokens'),
+    ttfbMs: integer('ttfb_ms'),
+    totalMs: integer('total_ms'),
+    attempts: integer('attempts').notNull().default(0),
+    detail: text('detail'), // JSON: attempt reasons, error, bodies when LOG_BODIES=true
+  },
+  (t) => [index('idx_request_log_time').on(t.time)],
+);

@@ -1,6 +1,6 @@
 // The accounts and meta tables for SQLite (bun:sqlite). Times are integer epoch milliseconds (UTC by
 // definition), booleans 0/1. Property and column names match pg.ts and mysql.ts exactly.
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 import { AUTH_METHODS, DISABLED_REASONS, LOGIN_STATUSES } from './enums';
 
 const time = (name: string) => integer(name, { mode: 'timestamp_ms' });
@@ -40,6 +40,12 @@ export const accounts = sqliteTable(
     refreshLeaseUntil: time('refresh_lease_until'),
     refreshFailures: integer('refresh_failures').notNull().default(0),
     refreshRetryAt: time('refresh_retry_at'),
+    // Pool (src/pool): an optional per-account outbound proxy overriding HTTP_PROXY, and the last
+    // GetUsageLimits reading (credits left of the limit; quota_reset_at holds the reset date).
+    proxy: text('proxy'),
+    quotaRemaining: real('quota_remaining'),
+    quotaLimit: real('quota_limit'),
+    quotaCheckedAt: time('quota_checked_at'),
   },
   (t) => [
     index('idx_accounts_enabled').on(t.enabled),
@@ -93,3 +99,43 @@ export const oidcClients = sqliteTable('oidc_clients', {
   expiresAt: time('expires_at').notNull(),
   createdAt: time('created_at').notNull(),
 });
+
+/** Per day, account and client key: what the usage API and console overview report (issue 8). */
+export const usageDaily = sqliteTable(
+  'usage_daily',
+  {
+    day: text('day').notNull(), // YYYY-MM-DD, UTC
+    accountId: text('account_id').notNull(), // '' when no account was reached
+    clientKey: text('client_key').notNull(), // key name or hash prefix; '' in open mode
+    requests: integer('requests').notNull().default(0),
+    errors: integer('errors').notNull().default(0),
+    inputTokens: integer('input_tokens').notNull().default(0),
+    outputTokens: integer('output_tokens').notNull().default(0),
+    credits: real('credits').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.accountId, t.clientKey] })],
+);
+
+/** One row per chat request when REQUEST_LOG=db (no prompt text unless LOG_BODIES=true). */
+export const requestLog = sqliteTable(
+  'request_log',
+  {
+    id: text('id').primaryKey(),
+    time: time('time').notNull(),
+    route: text('route').notNull(),
+    dialect: text('dialect').notNull(),
+    modelRequested: text('model_requested'),
+    modelUsed: text('model_used'),
+    accountId: text('account_id'),
+    clientKey: text('client_key'),
+    status: integer('status').notNull(),
+    stopReason: text('stop_reason'),
+    inputTokens: integer('input_tokens'),
+    outputTokens: integer('output_tokens'),
+    ttfbMs: integer('ttfb_ms'),
+    totalMs: integer('total_ms'),
+    attempts: integer('attempts').notNull().default(0),
+    detail: text('detail'), // JSON: attempt reasons, error, bodies when LOG_BODIES=true
+  },
+  (t) => [index('idx_request_log_time').on(t.time)],
+);
