@@ -1,0 +1,56 @@
+// Reads a JSON request body with a byte cap, before anything parses it: an oversized body is a 413
+// after at most `maxBytes` were read (or at once from Content-Length), broken JSON a 400.
+
+import { GatewayError } from './errors';
+
+function tooLarge(maxBytes: number): GatewayError {
+  return new GatewayError('request_too_large', `Request body exceeds the ${maxBytes}-byte limit (MAX_REQUEST_BYTES).`, {
+    code: 'request_too_large',
+  });
+}
+
+/** The body's bytes, refusing more than `maxBytes`; the rest of an oversized body is never read. */
+export async function readBoundedBody(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
+
+/** Parses a bounded JSON body; an empty or malformed body is a 400 naming the problem. */
+export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
+  const bytes = await readBoundedBody(request, maxBytes);
+  if (bytes.byteLength === 0) throw new GatewayError('invalid_request', 'The request body is empty; expected a JSON object.');
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new GatewayError('invalid_request', 'The request body is not valid UTF-8.');
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    const detail = e instanceof Error ? `: ${e.message}` : '';
+    throw new GatewayError('invalid_request', `The request body is not valid JSON${detail}`);
+  }
+}
