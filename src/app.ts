@@ -6,7 +6,11 @@ import type { AppContext } from './context';
 import { GatewayError, dialectFor, errorResponse } from './http/errors';
 import { systemRoutes } from './http/system';
 import { adminRoutes } from './http/admin';
+import { authLoginRoutes } from './http/auth-login';
 import { createFailureLimiter } from './http/guards';
+import { createChatEngine } from './chat/engine';
+import { anthropicRoutes } from './http/anthropic';
+import { openaiRoutes } from './http/openai';
 
 function validationMessage(error: unknown): { message: string; field?: string } {
   // Elysia's ValidationError carries the TypeBox errors; report the first with its JSON path.
@@ -21,6 +25,7 @@ function validationMessage(error: unknown): { message: string; field?: string } 
 
 export function createApp(ctx: AppContext) {
   const adminLimiter = createFailureLimiter(ctx.clock, ctx.config.adminMaxFailures);
+  const chat = createChatEngine(ctx);
   const app = new Elysia({ name: 'q2api' })
     .onError(({ code, error, request }) => {
       const path = new URL(request.url).pathname;
@@ -44,8 +49,10 @@ export function createApp(ctx: AppContext) {
         }
       }
     })
-    .use(systemRoutes(ctx));
-  if (ctx.config.enableConsole) app.use(adminRoutes(ctx, adminLimiter));
+    .use(systemRoutes(ctx))
+    .use(anthropicRoutes(ctx, chat))
+    .use(openaiRoutes(ctx, chat));
+  if (ctx.config.enableConsole) app.use(adminRoutes(ctx, adminLimiter)).use(authLoginRoutes(ctx));
   return app;
 }
 
