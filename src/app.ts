@@ -3,6 +3,7 @@
 
 import { Elysia } from 'elysia';
 import type { AppContext } from './context';
+import type { Config } from './config';
 import { GatewayError, dialectFor, errorResponse } from './http/errors';
 import { systemRoutes } from './http/system';
 import { adminRoutes } from './http/admin';
@@ -57,3 +58,12 @@ export function createApp(ctx: AppContext) {
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * Bun.serve options that follow the config. Bun refuses bodies over 128 MB by default with its own
+ * plain-text 413; allow a little more than MAX_REQUEST_BYTES so our routes answer in the caller's
+ * dialect instead.
+ */
+export function serveOptions(config: Config): { maxRequestBodySize: number } {
+  return { maxRequestBodySize: config.maxRequestBytes + 1024 * 1024 };
+}

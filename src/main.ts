@@ -8,7 +8,7 @@ import { createLogger, type Logger } from './log';
 import { systemClock, systemRandom, type AppContext } from './context';
 import { VERSION } from './version';
 import { migrateOnly, openStore, resolveAdminKey, resolveMasterKey } from './store';
-import { createApp } from './app';
+import { createApp, serveOptions } from './app';
 import { createUpstream } from './upstream/index';
 import { createAccountPool } from './pool/pool';
 import { runAccountsCommand } from './cli/accounts';
@@ -51,7 +51,7 @@ export async function buildContext(config: Config, log: Logger): Promise<AppCont
 async function serve(config: Config, log: Logger): Promise<void> {
   const ctx = await buildContext(config, log);
   const app = createApp(ctx);
-  app.listen({ hostname: config.host, port: config.port });
+  app.listen({ hostname: config.host, port: config.port, ...serveOptions(config) });
   ctx.pool.lifecycle.start(); // background refresh sweep; pool.close() stops it
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${app.server?.port ?? config.port}`;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseConfig, type Env } from '../../src/config';
 import { createLogger } from '../../src/log';
 import { buildContext } from '../../src/main';
-import { createApp } from '../../src/app';
+import { createApp, serveOptions } from '../../src/app';
 import type { AppContext } from '../../src/context';
 
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789';
@@ -40,7 +40,7 @@ export async function startGateway(opts: { databaseUrl?: string; env?: Env; upst
   const config = parseConfig(env);
   const logs: string[] = [];
   const ctx = await buildContext(config, createLogger('debug', (l) => logs.push(l)));
-  const app = createApp(ctx).listen({ hostname: '127.0.0.1', port: 0 });
+  const app = createApp(ctx).listen({ hostname: '127.0.0.1', port: 0, ...serveOptions(config) });
   const url = `http://127.0.0.1:${app.server!.port}`;
   const adminHeaders = { authorization: `Bearer ${ctx.adminKey}`, 'content-type': 'application/json' };
   return {
