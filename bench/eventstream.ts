@@ -7,6 +7,7 @@ import { getChunkedStream } from '@smithy/core/event-streams';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { decodeEventStream, EventStreamDecoder } from '../src/upstream/eventstream';
 import { encodeEvent } from '../src/upstream/eventstream-encode';
+import { mulberry32 } from '../test/support/prng';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -16,18 +17,6 @@ function arg(name: string, fallback: number): number {
 const TARGET_BYTES = arg('mb', 64) * 1024 * 1024;
 const RUNS = arg('runs', 5);
 const CHUNK_BYTES = arg('chunk', 16 * 1024); // a typical TLS-record-sized network read
-
-/** Deterministic PRNG so every run and every machine decodes the same bytes. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ('the of and to in is that it for on with as this be are by from function return const value ' +
   'error request response stream token model user assistant tool result file line code → ok “quoted” ünïcode')

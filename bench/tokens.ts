@@ -3,6 +3,7 @@
 // Run: bun bench/tokens.ts [--turns 78] [--runs 5]   (results: bench/README.md)
 import type { ContentPart, Conversation, Message, ToolDefinition } from '../src/dialects/conversation.ts';
 import { createTokenCounter } from '../src/tokens.ts';
+import { mulberry32 } from '../test/support/prng';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -11,17 +12,6 @@ function arg(name: string, fallback: number): number {
 const TURNS = arg('turns', 78); // tool-call rounds; 78 ≈ 150k tokens with the system prompt and tools
 const RUNS = arg('runs', 5);
 
-/** Deterministic PRNG so every run and every machine counts the same text. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(42);
 const WORDS = ('const let function return if else for while import export from async await value error request ' +
   'response stream token model user assistant tool result file line code path src test expect describe the of and to in')

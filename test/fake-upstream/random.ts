@@ -2,20 +2,12 @@
 // reproducible from a seed, so test runs and recorded traces are deterministic.
 
 import { createHash } from 'node:crypto';
+import { mulberry32 } from '../support/prng';
 
 export type Rng = () => number;
 
-/** mulberry32: tiny, fast, good enough for test data (not for secrets). */
-export function makeRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (test/support/prng.ts): tiny, fast, good enough for test data (not for secrets). */
+export const makeRng: (seed: number) => Rng = mulberry32;
 
 /** integer in [min, max] */
 export function randomInt(rng: Rng, min: number, max: number): number {

@@ -4,18 +4,7 @@
 import { describe, expect, test } from 'bun:test';
 import { EventStreamDecoder, EventStreamError, type Frame, type HeaderValue, MAX_FRAME_BYTES } from '../../src/upstream/eventstream';
 import { encodeFrame } from '../../src/upstream/eventstream-encode';
-
-/** Deterministic PRNG (mulberry32): a failure reproduces from the printed case number. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/prng';
 
 type Rand = () => number;
 const int = (rand: Rand, n: number): number => Math.floor(rand() * n);

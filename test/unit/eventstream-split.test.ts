@@ -3,18 +3,7 @@
 import { describe, expect, test } from 'bun:test';
 import { decodeEventStream, EventStreamDecoder, EventStreamError, type Frame } from '../../src/upstream/eventstream';
 import { encodeErrorFrame, encodeEvent, encodeException } from '../../src/upstream/eventstream-encode';
-
-/** Deterministic PRNG (mulberry32): every run sees the same splits. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from '../support/prng';
 
 function concat(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

@@ -8,6 +8,7 @@ import { EMPTY_TOOL_RESULT, MISSING_TOOL_RESULT, PREFILL_CONTINUATION } from '..
 import { defaultConfig } from '../fake-upstream/config';
 import { strictViolation } from '../fake-upstream/validation';
 import { qRequestProblems } from '../support/q-request-validity';
+import { mulberry32 } from '../support/prng';
 
 type Json = Record<string, any>;
 
@@ -483,17 +484,6 @@ describe('body hygiene', () => {
 });
 
 // ---- random conversations ----
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomConversation(rand: () => number): Conversation {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
