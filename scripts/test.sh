@@ -14,7 +14,7 @@ if [ -z "${TEST_PG_URL:-}" ] || [ -z "${TEST_MYSQL_URL:-}" ]; then
 fi
 BUN=${BUN:-./node_modules/.bin/bun}
 log=$(mktemp)
-"$BUN" test "$@" 2>&1 | tee "$log"
+"$BUN" test --timeout 30000 "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 pass=$(grep -E '^ *[0-9]+ pass$' "$log" | tail -1 | tr -dc 0-9)
 fail=$(grep -E '^ *[0-9]+ fail$' "$log" | tail -1 | tr -dc 0-9)
