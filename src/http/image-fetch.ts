@@ -6,10 +6,13 @@
 import type { ImageMediaType } from '../dialects/conversation';
 import { fetchProxyOption, type ProxyConfig } from '../upstream/proxy';
 import { GatewayError } from './errors';
+import { privateTargetReason } from './url-guard';
 
 export interface ImageFetchOptions {
   maxBytes: number;
   timeoutMs: number;
+  /** fetch loopback / private / link-local hosts too (off by default: see url-guard.ts) */
+  allowPrivate?: boolean;
   proxy?: ProxyConfig;
   /** the client's request signal: a disconnect stops the download */
   signal?: AbortSignal;
@@ -20,6 +23,9 @@ export interface FetchedImage {
   /** base64, no data: prefix */
   data: string;
 }
+
+/** Redirects followed by hand, each target checked like the first URL. */
+export const MAX_IMAGE_REDIRECTS = 5;
 
 /** Downloads of one request running at once: hides latency without opening dozens of connections. */
 export const IMAGE_FETCH_CONCURRENCY = 4;
@@ -51,10 +57,30 @@ export async function fetchImage(url: string, param: string, opts: ImageFetchOpt
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   let res: Response;
-  try {
-    res = await fetch(url, { signal, redirect: 'follow', proxy: fetchProxyOption(url, opts.proxy) } as RequestInit);
-  } catch (e) {
-    throw fail(timeout.aborted ? `no answer within ${opts.timeoutMs} ms` : 'connection failed', e);
+  let target = url;
+  for (let hop = 0; ; hop++) {
+    let parsed: URL;
+    try {
+      parsed = new URL(target);
+    } catch {
+      throw fail('not a valid URL');
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw fail('only http and https URLs are fetched');
+    if (!opts.allowPrivate) {
+      const reason = await privateTargetReason(parsed);
+      if (reason) throw fail(reason);
+    }
+    try {
+      // Redirects are followed by hand so that every hop passes the same address check.
+      res = await fetch(target, { signal, redirect: 'manual', proxy: fetchProxyOption(target, opts.proxy) } as RequestInit);
+    } catch (e) {
+      throw fail(timeout.aborted ? `no answer within ${opts.timeoutMs} ms` : 'connection failed', e);
+    }
+    const location = res.headers.get('location');
+    if (res.status < 300 || res.status >= 400 || !location) break;
+    await res.body?.cancel().catch(() => {});
+    if (hop >= MAX_IMAGE_REDIRECTS) throw fail(`more than ${MAX_IMAGE_REDIRECTS} redirects`);
+    target = new URL(location, target).toString();
   }
   if (!res.ok) {
     await res.body?.cancel().catch(() => {});
