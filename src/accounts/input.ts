@@ -16,6 +16,8 @@ export interface AccountInput {
   profileArn?: string | null;
   expiresAt?: string | number | null;
   priority?: number;
+  /** this account's own outbound proxy (http:// or https://, credentials allowed) */
+  proxy?: string | null;
 }
 
 export class InputError extends Error {
@@ -32,6 +34,30 @@ export class InputError extends Error {
 export const MAX_SECRET_LENGTH = 16_384;
 /** Accounts one import or batch call may carry: keeps one request's work and response bounded. */
 export const MAX_BATCH = 1_000;
+/** Longest proxy URL accepted: a host, port and credentials fit easily; more is not a proxy URL. */
+export const MAX_PROXY_LENGTH = 2_048;
+
+/**
+ * A per-account proxy: http:// or https:// (the schemes Bun's fetch can proxy through), a host, no
+ * path; credentials allowed. Empty or null means "none" (HTTP(S)_PROXY applies).
+ */
+export function parseProxy(v: unknown): string | null | undefined {
+  if (v === undefined) return undefined;
+  if (v === null || (typeof v === 'string' && v.trim() === '')) return null;
+  if (typeof v !== 'string') throw new InputError('proxy', 'expected a proxy URL such as http://user:pass@127.0.0.1:7890');
+  const raw = v.trim();
+  if (raw.length > MAX_PROXY_LENGTH) throw new InputError('proxy', `longer than ${MAX_PROXY_LENGTH} characters`);
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    throw new InputError('proxy', 'expected a proxy URL such as http://user:pass@127.0.0.1:7890');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InputError('proxy', `scheme ${u.protocol} is not supported: use http:// or https://`);
+  if (u.hostname === '') throw new InputError('proxy', 'the URL has no host');
+  if ((u.pathname !== '' && u.pathname !== '/') || u.search !== '' || u.hash !== '') throw new InputError('proxy', 'a proxy URL has no path, query or fragment');
+  return raw.replace(/\/$/, '');
+}
 
 const PROFILE_ARN = /^arn:aws:codewhisperer:[a-z0-9-]+:\d{12}:profile\/[A-Za-z0-9]+$/;
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
@@ -108,6 +134,7 @@ export function toNewAccount(input: AccountInput): NewAccount {
     profileArn,
     expiresAt: parseTime(input.expiresAt, 'expiresAt') ?? null,
     priority: input.priority ?? 0,
+    proxy: parseProxy(input.proxy) ?? null,
   };
 }
 
@@ -162,6 +189,7 @@ export function credentialToInput(obj: Record<string, unknown>, label?: string):
     profileArn: str(pick('profileArn', 'profile_arn')),
     expiresAt: (pick('expiresAt', 'expires_at') as string | number | undefined) ?? undefined,
     enabled: enabledRaw === undefined ? undefined : enabledRaw === true || enabledRaw === 1 || enabledRaw === '1',
+    proxy: (str(pick('proxy', 'proxyUrl', 'proxy_url')) ?? undefined) as string | undefined,
     other: Object.keys({ ...otherObj, ...other }).length ? { ...otherObj, ...other } : null,
   };
 }

@@ -2,15 +2,9 @@
 
 import type { Account } from '../store/accounts';
 import { maskSecret } from '../log';
+import { accountStatus, maskProxy, quotaView } from '../pool/account-state';
 
-export type AccountStatus = 'healthy' | 'cooling_down' | 'disabled' | 'needs_login' | 'expired_token';
-
-export function accountStatus(a: Account, now: Date): AccountStatus {
-  if (!a.enabled) return a.disabledReason === 'invalid_grant' ? 'needs_login' : 'disabled';
-  if (a.cooldownUntil && a.cooldownUntil > now) return 'cooling_down';
-  if (a.authMethod !== 'api_key' && (!a.accessToken || (a.expiresAt && a.expiresAt <= now))) return 'expired_token';
-  return 'healthy';
-}
+export { accountStatus, type AccountStatus } from '../pool/account-state';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
@@ -40,6 +34,8 @@ export function accountView(a: Account, now: Date) {
     last_error: a.lastError,
     priority: a.priority,
     quota_reset_at: iso(a.quotaResetAt),
+    quota: quotaView(a),
+    proxy: maskProxy(a.proxy),
     status: accountStatus(a, now),
   };
 }

@@ -5,8 +5,9 @@ import { Elysia, t } from 'elysia';
 import type { AppContext } from '../context';
 import { GatewayError } from './errors';
 import { checkAdminKey, type FailureLimiter } from './guards';
+import { SESSION_PATH } from './session';
 import { accountView } from './account-view';
-import { InputError, MAX_BATCH, parseImport, toNewAccount, parseTime, type AccountInput } from '../accounts/input';
+import { InputError, MAX_BATCH, MAX_PROXY_LENGTH, parseImport, parseProxy, toNewAccount, parseTime, type AccountInput } from '../accounts/input';
 import { DuplicateAccountError, type AccountPatch } from '../store/accounts';
 
 const Nullable = <T extends Parameters<typeof t.Nullable>[0]>(s: T) => t.Optional(t.Nullable(s));
@@ -26,6 +27,7 @@ const AccountBody = t.Object({
   profileArn: Nullable(t.String({ maxLength: 256 })),
   expiresAt: Nullable(t.Union([t.String({ maxLength: 64 }), t.Number()])),
   priority: t.Optional(t.Integer({ minimum: -1000, maximum: 1000 })),
+  proxy: Nullable(t.String({ maxLength: MAX_PROXY_LENGTH })),
 });
 
 const PatchBody = t.Object({
@@ -76,8 +78,10 @@ export function adminRoutes(ctx: AppContext, limiter: FailureLimiter) {
     .onRequest(({ request, server }) => {
       const path = new URL(request.url).pathname;
       if (path !== '/v2' && !path.startsWith('/v2/')) return;
+      // Console login (console.ts) checks the key in its body itself, under the same limiter.
+      if (request.method === 'POST' && path === SESSION_PATH) return;
       const address = server?.requestIP(request)?.address ?? 'unknown';
-      checkAdminKey(request.headers, ctx.adminKey, address, limiter);
+      checkAdminKey(request.headers, ctx.adminKey, address, limiter, { method: request.method, now: ctx.clock.now() });
     })
     .post(
       '/accounts',
@@ -173,6 +177,12 @@ export function adminRoutes(ctx: AppContext, limiter: FailureLimiter) {
         }
         if (body.authMethod !== undefined) patch.authMethod = body.authMethod;
         if (body.priority !== undefined) patch.priority = body.priority;
+        try {
+          const proxy = parseProxy(body.proxy);
+          if (proxy !== undefined) patch.proxy = proxy;
+        } catch (e) {
+          inputError(e);
+        }
         if (body.expiresAt !== undefined) {
           try {
             patch.expiresAt = parseTime(body.expiresAt, 'expiresAt') ?? null;
@@ -217,5 +227,25 @@ export function adminRoutes(ctx: AppContext, limiter: FailureLimiter) {
         return accountView(account, now());
       },
       { detail: { summary: 'Refresh the access token now', tags: ['accounts'] } },
-    );
+    )
+    .post(
+      '/accounts/:id/quota',
+      async ({ params }) => accountView(await ctx.pool.checkQuota(params.id), now()),
+      { detail: { summary: 'Read the account’s GetUsageLimits now (credits left, limit, reset date)', tags: ['accounts'] } },
+    )
+    .post(
+      '/accounts/verify',
+      async ({ body, request, server }) => {
+        // Hundreds of accounts take a while: the connection must not idle out meanwhile.
+        server?.timeout(request, 0);
+        return { results: await ctx.pool.verify(body?.ids) };
+      },
+      {
+        body: t.Optional(t.Object({ ids: t.Optional(t.Array(t.String({ maxLength: 64 }), { maxItems: MAX_BATCH })) })),
+        detail: { summary: 'Check that accounts are alive (fresh token + GetUsageLimits), all or the given ids', tags: ['accounts'] },
+      },
+    )
+    .get('/stats', () => ctx.pool.stats(), {
+      detail: { summary: 'Pool state: strategy, totals, per-account status, in-flight, counts, quota', tags: ['accounts'] },
+    });
 }

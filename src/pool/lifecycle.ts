@@ -10,7 +10,9 @@ import type { RefreshState } from '../store/refresh-leases';
 import { machineIdFor } from '../upstream/client';
 import { AuthError } from '../upstream/errors';
 import { DEFAULT_AUTH_TIMEOUT_MS } from '../upstream/oidc';
-import { createOidcResolver } from './oidc-endpoints';
+import { createKiroAuthClient, type KiroAuthClient } from '../upstream/kiro-auth';
+import { accountProxyConfig, createOidcResolver } from './oidc-endpoints';
+import type { RefreshObserver } from '../obs/metrics';
 
 /** Waits `ms` (injected, so tests run polling loops without real time); rejects when `signal` aborts. */
 export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -82,7 +84,11 @@ export interface TokenLifecycle {
   stop(): Promise<void>;
 }
 
-export type LifecycleDeps = Pick<AppContext, 'config' | 'log' | 'clock' | 'random' | 'store' | 'upstream'> & { sleep?: Sleep };
+/** `metrics` (optional, so hand-built deps in tests need none) counts refresh outcomes for /metrics. */
+export type LifecycleDeps = Pick<AppContext, 'config' | 'log' | 'clock' | 'random' | 'store' | 'upstream'> & {
+  sleep?: Sleep;
+  metrics?: RefreshObserver;
+};
 
 interface Outcome {
   account: Account;
@@ -99,6 +105,14 @@ export function createTokenLifecycle(deps: LifecycleDeps): TokenLifecycle {
   const sleep = deps.sleep ?? systemSleep;
   const aheadMs = config.refresh.aheadMs;
   const oidcFor = createOidcResolver(deps);
+  /** Kiro auth clients for accounts with their own proxy, one per proxy. */
+  const kiroClients = new Map<string, KiroAuthClient>();
+  const kiroFor = (proxy: string | null): KiroAuthClient => {
+    if (!proxy) return deps.upstream.kiro;
+    let client = kiroClients.get(proxy);
+    if (!client) kiroClients.set(proxy, (client = createKiroAuthClient({ endpoint: config.kiroAuthEndpoint, proxy: accountProxyConfig(proxy) })));
+    return client;
+  };
   /** Names this process in lease rows (for the log and for re-taking its own lease). */
   const owner = deps.random.uuid();
   const inFlight = new Map<string, Promise<Outcome>>();
@@ -122,14 +136,14 @@ export function createTokenLifecycle(deps: LifecycleDeps): TokenLifecycle {
       if (!a.clientId || !a.clientSecret) {
         throw new GatewayError('invalid_request', 'Account missing clientId/clientSecret for refresh.', { param: 'clientId' });
       }
-      return oidcFor(a.region).client.createToken({
+      return oidcFor(a.region, a.proxy).client.createToken({
         grantType: 'refresh_token',
         clientId: a.clientId,
         clientSecret: a.clientSecret,
         refreshToken: a.refreshToken,
       });
     }
-    return deps.upstream.kiro.refreshToken(a.refreshToken, { machineId: machineIdFor(a.id) });
+    return kiroFor(a.proxy).refreshToken(a.refreshToken, { machineId: machineIdFor(a.id) });
   }
 
   type Backoff = { failures: number; retryAt: Date | null };
@@ -154,6 +168,7 @@ export function createTokenLifecycle(deps: LifecycleDeps): TokenLifecycle {
       if (!updated) return { error: notFound(), backoff: CLEAR };
       aheadQuietUntil.delete(a.id);
       log.info('token refreshed', { account: a.id, rotated: !!grant.refreshToken });
+      deps.metrics?.refreshOutcome('success');
       return { outcome: { account: updated, refreshed: true }, backoff: CLEAR };
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
@@ -174,6 +189,7 @@ export function createTokenLifecycle(deps: LifecycleDeps): TokenLifecycle {
           lastError: `refresh: ${message}`,
         });
         log.warn('refresh token rejected; account disabled until it logs in again', { account: a.id, error: e.error });
+        deps.metrics?.refreshOutcome('invalid_grant');
         return { error: new GatewayError('upstream', `Token refresh failed: ${message} (account disabled: needs login)`, { cause: e }), backoff: CLEAR };
       }
       // Transient (network, 5xx, throttled) or a fixable setup problem: the account stays enabled and
@@ -182,6 +198,7 @@ export function createTokenLifecycle(deps: LifecycleDeps): TokenLifecycle {
       const retryAt = at(clock.now() + backoffMs(failures, deps.random.float));
       await store.accounts.update(a.id, { lastRefreshTime: at(now), lastRefreshStatus: 'failed', lastError: `refresh: ${message}` });
       log.warn('token refresh failed; will retry', { account: a.id, failures, retryAt: retryAt.toISOString(), error: message });
+      deps.metrics?.refreshOutcome('failed');
       const error = e instanceof GatewayError ? e : new GatewayError('upstream', `Token refresh failed: ${message}`, { cause: e });
       return { error, backoff: { failures, retryAt } };
     }

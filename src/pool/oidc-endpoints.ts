@@ -3,6 +3,7 @@
 import type { Config } from '../config';
 import type { Upstream } from '../upstream/index';
 import { createOidcClient, type OidcClient, oidcEndpointFor } from '../upstream/oidc';
+import type { ProxyConfig } from '../upstream/proxy';
 
 /** AWS region names (us-east-1, eu-central-1, us-gov-west-1, …); anything else never reaches a URL. */
 export const REGION_PATTERN = '^[a-z]{2}(-[a-z]+)+-[0-9]{1,2}$';
@@ -21,18 +22,27 @@ export function oidcEndpointForRegion(configured: string, region: string | null 
 }
 
 export interface OidcResolver {
-  (region: string | null | undefined): { endpoint: string; client: OidcClient };
+  /** `proxy`: the account's own proxy, which replaces HTTP(S)_PROXY for its refreshes */
+  (region: string | null | undefined, proxy?: string | null): { endpoint: string; client: OidcClient };
 }
 
-/** One client per endpoint, made on first use; the configured endpoint keeps the shared upstream client. */
+/** The proxy settings of a client made for one account proxy: every target goes through it. */
+export function accountProxyConfig(proxy: string): ProxyConfig {
+  return { httpProxy: proxy, httpsProxy: proxy };
+}
+
+/** One client per endpoint (and account proxy), made on first use; the configured endpoint without an
+ *  account proxy keeps the shared upstream client. */
 export function createOidcResolver(deps: { config: Pick<Config, 'oidcEndpoint' | 'proxy'>; upstream: Pick<Upstream, 'oidc'> }): OidcResolver {
   const clients = new Map<string, OidcClient>([[deps.config.oidcEndpoint, deps.upstream.oidc]]);
-  return (region) => {
+  return (region, proxy) => {
     const endpoint = oidcEndpointForRegion(deps.config.oidcEndpoint, region);
-    let client = clients.get(endpoint);
+    // The key never leaves this map; a newline cannot occur in a URL, so it separates the two parts.
+    const key = proxy ? `${endpoint}\n${proxy}` : endpoint;
+    let client = clients.get(key);
     if (!client) {
-      client = createOidcClient({ endpoint, proxy: deps.config.proxy });
-      clients.set(endpoint, client);
+      client = createOidcClient({ endpoint, proxy: proxy ? accountProxyConfig(proxy) : deps.config.proxy });
+      clients.set(key, client);
     }
     return { endpoint, client };
   };

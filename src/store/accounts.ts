@@ -1,7 +1,7 @@
 // The account repository: Python q2api's accounts table plus pool state, with refresh token, client
 // secret and access token sealed before they reach a row and opened only on the way out.
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, desc, eq, isNull, lte, or, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, desc, eq, inArray, isNull, lte, or, type SQL, sql } from 'drizzle-orm';
 import type { Sealer } from './crypto';
 import type { Connection } from './db';
 import { DuplicateAccountError, isUniqueViolation } from './errors';
@@ -36,6 +36,12 @@ export interface Account {
   lastError: string | null;
   priority: number;
   quotaResetAt: Date | null;
+  /** outbound proxy URL for this account's upstream calls (overrides HTTP(S)_PROXY); may hold credentials */
+  proxy: string | null;
+  /** credits left at the last GetUsageLimits reading (0 after a 402 until quotaResetAt) */
+  quotaRemaining: number | null;
+  quotaLimit: number | null;
+  quotaCheckedAt: Date | null;
 }
 
 export interface NewAccount {
@@ -51,9 +57,17 @@ export interface NewAccount {
   region?: string | null;
   profileArn?: string | null;
   priority?: number;
+  proxy?: string | null;
 }
 
 export type AccountPatch = Partial<Omit<Account, 'id' | 'createdAt' | 'updatedAt'>>;
+
+/** What a write through this repository did, for in-memory views kept in step (src/pool/view.ts). */
+export type AccountChange =
+  | { type: 'upsert'; account: Account }
+  | { type: 'delete'; id: string }
+  /** recordSuccess: success_count+1, error_count=0, last_used_at=updated_at=at (no re-read on the hot path) */
+  | { type: 'success'; id: string; at: Date };
 
 export interface AccountRepository {
   /** Throws DuplicateAccountError when another account has the same refresh token. */
@@ -73,6 +87,13 @@ export interface AccountRepository {
   recordSuccess(id: string): Promise<void>;
   /** error_count+1 and last_error; disables with 'too_many_errors' on reaching maxErrorCount, atomically. */
   recordFailure(id: string, error: string, maxErrorCount: number): Promise<Account | null>;
+  /** Every account's id and updated_at, nothing else (cheap: no secrets opened), for in-memory views
+   *  to find what changed or vanished since they last looked. */
+  listVersions(): Promise<Array<{ id: string; updatedAt: Date }>>;
+  /** The accounts with these ids that exist (any order). */
+  getMany(ids: readonly string[]): Promise<Account[]>;
+  /** Calls `listener` after every write made through this repository; returns the unsubscribe. */
+  watch(listener: (change: AccountChange) => void): () => void;
 }
 
 /** Python q2api's status for an account never refreshed. */
@@ -81,8 +102,9 @@ const INITIAL_REFRESH_STATUS = 'never';
  *  cannot bloat every row read. */
 export const MAX_LAST_ERROR_LENGTH = 2_000;
 
-export type SealedColumn = 'clientSecret' | 'refreshToken' | 'accessToken';
-const SEALED: readonly SealedColumn[] = ['clientSecret', 'refreshToken', 'accessToken'];
+// The proxy URL is sealed too: `http://user:password@host` carries credentials like any token.
+export type SealedColumn = 'clientSecret' | 'refreshToken' | 'accessToken' | 'proxy';
+const SEALED: readonly SealedColumn[] = ['clientSecret', 'refreshToken', 'accessToken', 'proxy'];
 /** Associated data for a sealed value: its column and row, so a value copied elsewhere will not open. */
 export const sealContext = (column: SealedColumn, id: string) => `accounts.${column}:${id}`;
 
@@ -104,16 +126,35 @@ const PLAIN_PATCH_KEYS = [
   'lastError',
   'priority',
   'quotaResetAt',
+  'quotaRemaining',
+  'quotaLimit',
+  'quotaCheckedAt',
 ] as const satisfies readonly (keyof AccountPatch)[];
 
 export function createAccountRepository(deps: { conn: Connection; sealer: Sealer; clock: () => number }): AccountRepository {
   const { conn, sealer, clock } = deps;
   const { db } = conn;
   const t = conn.tables.accounts;
+  const successStatement =
+    conn.dialect === 'sqlite'
+      ? conn.raw.prepare(
+          'update accounts set success_count = success_count + 1, error_count = 0, last_used_at = ?, updated_at = ? where id = ?',
+        )
+      : undefined;
   type Row = typeof t.$inferSelect;
   type RowPatch = Partial<typeof t.$inferInsert>;
 
   const now = () => new Date(clock());
+  const listeners = new Set<(change: AccountChange) => void>();
+  const emit = (change: AccountChange) => {
+    for (const l of listeners) {
+      try {
+        l(change);
+      } catch {
+        // a view's bookkeeping must never fail the write that already happened
+      }
+    }
+  };
   const seal = (column: SealedColumn, id: string, value: string | null | undefined) =>
     value == null ? null : sealer.seal(value, sealContext(column, id));
 
@@ -147,6 +188,10 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
       lastError: row.lastError,
       priority: row.priority,
       quotaResetAt: row.quotaResetAt,
+      proxy: open('proxy'),
+      quotaRemaining: row.quotaRemaining,
+      quotaLimit: row.quotaLimit,
+      quotaCheckedAt: row.quotaCheckedAt,
     };
   }
 
@@ -210,11 +255,13 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
         profileArn: input.profileArn ?? null,
         disabledReason: enabled ? null : 'manual',
         priority: input.priority ?? 0,
+        proxy: seal('proxy', id, input.proxy),
         refreshTokenHash: hash,
       };
       await guardDuplicate(hash, id, () => db.insert(t).values(row));
       const created = await get(id);
       if (!created) throw new Error(`account ${id} vanished right after it was created`);
+      emit({ type: 'upsert', account: created });
       return created;
     },
 
@@ -263,11 +310,15 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
         set.refreshTokenHash = hash;
       }
       await guardDuplicate(hash, id, () => db.update(t).set(set).where(eq(t.id, id)));
-      return get(id);
+      const updated = await get(id);
+      if (updated) emit({ type: 'upsert', account: updated });
+      return updated;
     },
 
     async delete(id) {
-      return conn.affected(await db.delete(t).where(eq(t.id, id))) > 0;
+      const deleted = conn.affected(await db.delete(t).where(eq(t.id, id))) > 0;
+      if (deleted) emit({ type: 'delete', id });
+      return deleted;
     },
 
     async findByRefreshToken(token) {
@@ -291,10 +342,16 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
 
     async recordSuccess(id) {
       const at = now();
-      await db
-        .update(t)
-        .set({ successCount: sql`${t.successCount} + 1`, errorCount: 0, lastUsedAt: at, updatedAt: at })
-        .where(eq(t.id, id));
+      // The one write on every request's path: on SQLite a statement prepared once (drizzle's builder
+      // cost more CPU than the rest of a request); elsewhere a plain statement, the round trip dominates.
+      if (successStatement) successStatement.run(at.getTime(), at.getTime(), id);
+      else {
+        const c = (column: { name: string }) => sql.identifier(column.name);
+        await conn.run(sql`update ${t} set ${c(t.successCount)} = ${c(t.successCount)} + 1, ${c(t.errorCount)} = 0,
+          ${c(t.lastUsedAt)} = ${sql.param(at, t.lastUsedAt)}, ${c(t.updatedAt)} = ${sql.param(at, t.updatedAt)}
+          where ${c(t.id)} = ${id}`);
+      }
+      emit({ type: 'success', id, at });
     },
 
     async recordFailure(id, error, maxErrorCount) {
@@ -311,7 +368,23 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
         ${c(t.lastError)} = ${error.slice(0, MAX_LAST_ERROR_LENGTH)},
         ${c(t.updatedAt)} = ${sql.param(now(), t.updatedAt)}
         where ${c(t.id)} = ${id}`);
-      return get(id);
+      const updated = await get(id);
+      if (updated) emit({ type: 'upsert', account: updated });
+      return updated;
+    },
+
+    async listVersions() {
+      return db.select({ id: t.id, updatedAt: t.updatedAt }).from(t);
+    },
+
+    async getMany(ids) {
+      if (ids.length === 0) return [];
+      return (await select(inArray(t.id, [...ids]))).map(toAccount);
+    },
+
+    watch(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }

@@ -71,6 +71,8 @@ export interface QCallAuth {
   authMethod?: QAuthMethod;
   /** per-account 64-hex id that Kiro appends to its UA; see machineIdFor */
   machineId?: string;
+  /** this account's own proxy URL: replaces the client's proxy configuration (and NO_PROXY) for the call */
+  proxy?: string;
   signal?: AbortSignal;
 }
 
@@ -148,7 +150,8 @@ export function createQClient(options: QClientOptions): QClient {
     nodeVersion: options.userAgent?.nodeVersion ?? process.versions.node ?? '22.0.0',
   };
   const optOut = String(options.optOut ?? true);
-  const proxyFor = (url: string): FetchProxy => fetchProxyOption(url, options.proxy);
+  const proxyFor = (url: string, accountProxy: string | undefined): FetchProxy =>
+    accountProxy ? { url: accountProxy, respectNoProxy: false } : fetchProxyOption(url, options.proxy);
 
   function commonHeaders(auth: QCallAuth, api: string): Record<string, string> {
     const kiro = auth.machineId ? `KiroIDE-${ua.kiroVersion}-${auth.machineId}` : `KiroIDE-${ua.kiroVersion}`;
@@ -181,7 +184,7 @@ export function createQClient(options: QClientOptions): QClient {
     const timer = call.deadline(timeouts.firstByteMs, `no response headers within ${timeouts.firstByteMs} ms`);
     let res: Response;
     try {
-      res = await fetchFn(url, { method: 'POST', headers, body, signal: call.controller.signal, proxy: proxyFor(url) });
+      res = await fetchFn(url, { method: 'POST', headers, body, signal: call.controller.signal, proxy: proxyFor(url, input.proxy) });
       const requestId = res.headers.get('x-amzn-requestid') ?? undefined;
       if (!res.ok) {
         const text = await readCapped(res);
@@ -232,7 +235,7 @@ export function createQClient(options: QClientOptions): QClient {
     const call = startCall(auth.signal);
     const timer = call.deadline(timeouts.connectMs, `${op} did not complete within ${timeouts.connectMs} ms`);
     try {
-      const res = await fetchFn(url, { ...init, signal: call.controller.signal, proxy: proxyFor(url) });
+      const res = await fetchFn(url, { ...init, signal: call.controller.signal, proxy: proxyFor(url, auth.proxy) });
       const requestId = res.headers.get('x-amzn-requestid') ?? undefined;
       const text = await readCapped(res, res.ok ? Number.POSITIVE_INFINITY : MAX_ERROR_BODY_BYTES);
       if (!res.ok) throw classifyHttpError(res.status, res.headers, text, requestId);

@@ -42,7 +42,7 @@ export function createModelCatalog(deps: CatalogDeps, opts: { ttlMs?: number } =
   const byAccount = new Map<string, Entry>();
   const inFlight = new Map<string, Promise<QModel[]>>();
 
-  async function fetchAll(accessToken: string, profileArn: string | undefined): Promise<QModel[]> {
+  async function fetchAll(accessToken: string, profileArn: string | undefined, proxy: string | null): Promise<QModel[]> {
     const models: QModel[] = [];
     let nextToken: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -50,6 +50,7 @@ export function createModelCatalog(deps: CatalogDeps, opts: { ttlMs?: number } =
         accessToken,
         ...(profileArn ? { profileArn } : {}),
         ...(nextToken ? { nextToken } : {}),
+        ...(proxy ? { proxy } : {}),
       });
       models.push(...res.models);
       nextToken = typeof res.nextToken === 'string' && res.nextToken !== '' ? res.nextToken : undefined;
@@ -67,13 +68,15 @@ export function createModelCatalog(deps: CatalogDeps, opts: { ttlMs?: number } =
       deps.log.debug('model catalog: no account to ask, using the built-in table', { error: e });
       return undefined;
     }
+    // A models listing is brief and rare: it holds no chat concurrency slot (ACCOUNT_MAX_CONCURRENCY).
+    lease.release();
     const id = lease.account.id;
     const now = deps.clock.now();
     const cached = byAccount.get(id);
     if (!cached || now - cached.fetchedAt >= ttlMs) {
       let pending = inFlight.get(id);
       if (!pending) {
-        pending = fetchAll(lease.accessToken, lease.account.profileArn ?? undefined).finally(() => inFlight.delete(id));
+        pending = fetchAll(lease.accessToken, lease.account.profileArn ?? undefined, lease.account.proxy ?? null).finally(() => inFlight.delete(id));
         inFlight.set(id, pending);
       }
       try {

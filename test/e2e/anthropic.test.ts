@@ -49,9 +49,11 @@ afterAll(async () => {
   await gw.stop();
   await fake.stop();
 });
-beforeEach(() => {
+beforeEach(async () => {
   fake.reset();
   fake.seedToken({ accessToken: AT, refreshToken: RT, expiresIn: 3600, authMethod: 'social' });
+  // A throttle or quota answer rests the only account (pool cooldowns): every test starts with it fresh.
+  for (const a of (await gw.ctx.store.accounts.list()).items) await gw.ctx.store.accounts.update(a.id, { cooldownUntil: null, quotaRemaining: null, quotaResetAt: null });
 });
 
 const user = (content: Anthropic.MessageParam['content']): Anthropic.MessageParam => ({ role: 'user', content });

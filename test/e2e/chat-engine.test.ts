@@ -277,6 +277,8 @@ describe('failover before commit', () => {
     expect(err.headers['retry-after']).toBe('7');
     expect(err.headers['x-q2api-attempts']).toBe('2');
     expect(qRequests().length).toBe(2);
+    // Both accounts now cool down for the 7 s asked (the pool's own 429 meanwhile): lift that to ask again.
+    for (const x of (await gw.ctx.store.accounts.list()).items) await gw.ctx.store.accounts.update(x.id, { cooldownUntil: null });
     const plain = await rejection(engine().run(conv('[[fake:throttle:n=100,id=other]]'), opts()));
     expect(plain.headers['retry-after']).toBe('5');
   });

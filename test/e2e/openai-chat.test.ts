@@ -1,7 +1,7 @@
 // POST /v1/chat/completions through the official openai SDK against a real gateway and the fake
 // upstream: text, streaming, usage, tools (one and two parallel calls, SDK stream helpers), images,
 // reasoning, stop, length, and every error class with its real status and OpenAI error shape.
-import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
 import OpenAI from 'openai';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/server';
 import { startGateway, type Gateway } from '../support/gateway';
@@ -37,6 +37,11 @@ beforeAll(async () => {
         : new Response('nope', { status: 404 }),
   });
 });
+/** A throttle or quota answer rests the only account (pool cooldowns): lift that between cases. */
+async function restoreAccounts(): Promise<void> {
+  for (const a of (await gw.ctx.store.accounts.list()).items) await gw.ctx.store.accounts.update(a.id, { cooldownUntil: null, quotaRemaining: null, quotaResetAt: null });
+}
+beforeEach(restoreAccounts);
 afterAll(async () => {
   images.stop(true);
   await gw.stop();
@@ -336,6 +341,7 @@ describe('errors in OpenAI shape with the real status', () => {
   test('upstream errors keep their class: 429, 503/529, 400 too long, 5xx', async () => {
     const status = async (content: string) => (await rejection(ask(content))).status;
     expect(await status('[[fake:daily_limit]]')).toBe(429);
+    await restoreAccounts();
     expect(await status('[[fake:capacity]]')).toBe(529);
     expect((await status('[[fake:unavailable]]'))!).toBeGreaterThanOrEqual(500);
     const tooLong = await rejection(ask('[[fake:too_long]]'));

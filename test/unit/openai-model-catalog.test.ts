@@ -26,7 +26,7 @@ function harness(opts: { accounts?: string[]; models?: string[] } = {}) {
       acquire: async (): Promise<AccountLease> => {
         if (accounts.length === 0) throw new GatewayError('unavailable', 'No enabled account.');
         const id = accounts[turn++ % accounts.length]!;
-        return { account: { id, profileArn: `arn:${id}` } as AccountLease['account'], accessToken: `at-${id}` };
+        return { account: { id, profileArn: `arn:${id}` } as AccountLease['account'], accessToken: `at-${id}`, release() {} };
       },
     },
     upstream: {
