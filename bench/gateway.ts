@@ -7,12 +7,12 @@
 // The fake upstream and the gateway run as separate processes (so the gateway's CPU and RSS are its
 // own, read from /proc); this process is only the load generator.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { cpuMs, freePort, pct, ROOT, rssKb, waitFor } from './lib';
 
-const ROOT = resolve(import.meta.dir, '..');
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
   options: {
@@ -26,41 +26,6 @@ const { values: args } = parseArgs({
 const REQUESTS = args.quick ? 100 : Number(args.requests);
 const LEVELS = args.concurrency!.split(',').map(Number);
 const ACCOUNTS = 20;
-const CLK_TCK = 100; // Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s
-
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-  const p = s.port!;
-  s.stop(true);
-  return p;
-}
-
-async function waitFor(url: string) {
-  for (let i = 0; i < 500; i++) {
-    try {
-      await fetch(url);
-      return;
-    } catch {
-      await Bun.sleep(20);
-    }
-  }
-  throw new Error(`${url} did not come up`);
-}
-
-function cpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK; // utime + stime
-}
-
-function rssKb(pid: number): number {
-  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m![1]);
-}
-
-const pct = (xs: number[], p: number) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
 
 /** Runs `total` requests with `concurrency` in flight; returns TTFB and total ms per request. */
 async function load(total: number, concurrency: number, one: () => Promise<{ ttfb: number; total: number }>) {

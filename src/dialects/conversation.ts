@@ -92,6 +92,22 @@ export interface Conversation {
   warnings: string[];
 }
 
+/** Longest model name a request may give: real ids are < 100 characters, and the name is echoed
+ *  in every response and log line (a megabyte "model" would be too; found by test/bad-input). */
+export const MAX_MODEL_NAME_CHARS = 256;
+/** Most tools one request may define. Claude Code with many MCP servers stays in the hundreds; 10,000
+ *  tools cost seconds of token counting before any upstream call (found by test/bad-input). */
+export const MAX_TOOLS = 1_000;
+/** Largest image, decoded: Amazon Q takes at most 10 MiB per image (Q CLI's limit, §2.4); the same
+ *  default as IMAGE_FETCH_MAX_BYTES for images given by URL. */
+export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+
+/** Decoded size of base64 text (padding and the URL-safe alphabet both counted right). */
+export function base64Bytes(b64: string): number {
+  const pad = b64.endsWith('==') ? 2 : b64.endsWith('=') ? 1 : 0;
+  return Math.floor((b64.length * 3) / 4) - pad;
+}
+
 export type FinishReason = 'end_turn' | 'max_tokens' | 'tool_use' | 'stop_sequence';
 
 export interface Usage {

@@ -3,6 +3,31 @@
 
 import { GatewayError } from './errors';
 
+/**
+ * Deepest nesting of arrays and objects a body may have. Real requests stay far below it (JSON Schemas
+ * nest < 20 levels), while JSON.parse accepts 100,000 levels that later JSON.stringify calls and
+ * recursive walks (token counting, the Q request builder) cannot handle: a 500, found by
+ * test/bad-input. Refused up front with a 400 instead.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+/** Nesting depth of JSON text, strings skipped; stops counting once past `limit`. O(length). */
+export function jsonDepthExceeds(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 function tooLarge(maxBytes: number): GatewayError {
   return new GatewayError('request_too_large', `Request body exceeds the ${maxBytes}-byte limit (MAX_REQUEST_BYTES).`, {
     code: 'request_too_large',
@@ -46,6 +71,9 @@ export async function readJsonBody(request: Request, maxBytes: number): Promise<
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new GatewayError('invalid_request', 'The request body is not valid UTF-8.');
+  }
+  if (jsonDepthExceeds(text, MAX_JSON_DEPTH)) {
+    throw new GatewayError('invalid_request', `The request body is nested more than ${MAX_JSON_DEPTH} levels deep.`);
   }
   try {
     return JSON.parse(text) as unknown;

@@ -33,6 +33,13 @@ export const PG_POOL_MAX = 10;
 export const MYSQL_POOL_MAX = 10;
 /** A database that does not accept a connection within this time is treated as down. */
 export const CONNECT_TIMEOUT_MS = 10_000;
+/**
+ * Seconds postgres.js waits before reconnecting after a failed connection. Its default grows as
+ * 3^n / 100 with every failure, shared by the whole pool, up to 20 s: during an outage queries then
+ * queue for up to 20 s instead of failing, and after it recovery waits that long (found by
+ * test/faults/database-outage.test.ts). A short, capped delay fails fast and recovers at once.
+ */
+export const PG_RECONNECT_BACKOFF_S = (retries: number) => Math.min(0.5, 0.05 * 2 ** retries);
 
 /**
  * drizzle's three builders share one API for what the store uses (select / insert / update / delete,
@@ -183,6 +190,7 @@ function connectPostgres(url: string): Connection {
 export function pgOptions(extra: postgres.Options<Record<string, never>>): postgres.Options<Record<string, never>> {
   return {
     connect_timeout: CONNECT_TIMEOUT_MS / 1000,
+    backoff: PG_RECONNECT_BACKOFF_S,
     onnotice: () => {}, // "relation already exists, skipping" and the like are not news
     ...extra,
     connection: { TimeZone: 'UTC', ...extra.connection },

@@ -44,3 +44,33 @@ export function isUniqueViolation(err: unknown): boolean {
   }
   return false;
 }
+
+/** Error codes the three drivers use when the database cannot be reached or dropped the connection. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  'CONNECT_TIMEOUT', // postgres.js
+  'CONNECTION_CLOSED',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  'PROTOCOL_CONNECTION_LOST', // mysql2
+  'SQLITE_BUSY',
+  'SQLITE_IOERR',
+  'SQLITE_CANTOPEN',
+  '57P01', // PostgreSQL admin_shutdown
+  '57P03', // cannot_connect_now (starting up / shutting down)
+]);
+
+/** True when `e` says the database is unreachable (a 503 for the caller), not that a query was wrong. */
+export function isDatabaseUnavailable(e: unknown): boolean {
+  for (let err = e, depth = 0; err && typeof err === 'object' && depth < 4; depth++) {
+    const code = (err as { code?: unknown; errno?: unknown }).code;
+    if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
+    err = (err as { cause?: unknown }).cause;
+  }
+  return false;
+}

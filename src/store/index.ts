@@ -13,8 +13,10 @@ import {
   type OidcClientRepository,
 } from './login-sessions';
 import { createRefreshLeaseRepository, type RefreshLeaseRepository } from './refresh-leases';
+import { createRequestLogRepository, type RequestLogRepository } from './request-log';
+import { createUsageRepository, type UsageRepository } from './usage';
 
-export type { Account, AccountPatch, AccountRepository, AuthMethod, DisabledReason, NewAccount } from './accounts';
+export type { Account, AccountChange, AccountPatch, AccountRepository, AuthMethod, DisabledReason, NewAccount } from './accounts';
 export { AUTH_METHODS, DISABLED_REASONS, MAX_LAST_ERROR_LENGTH } from './accounts';
 export { SEAL_VERSION, SealError } from './crypto';
 export { type Dialect, parseDatabaseUrl } from './db';
@@ -23,6 +25,8 @@ export { ADMIN_KEY_FILE, MASTER_KEY_FILE, type ResolvedAdminKey, type ResolvedMa
 export type { MigrationResult } from './migrate';
 export type { CachedOidcClient, LoginSession, LoginSessionRepository, LoginStatus, NewLoginSession, OidcClientRepository } from './login-sessions';
 export type { RefreshLeaseRepository, RefreshState } from './refresh-leases';
+export type { RequestLogRepository, RequestLogRow } from './request-log';
+export type { AccountStateCount, UsageGroup, UsageIncrement, UsageRepository, UsageRow } from './usage';
 
 export interface Store {
   dialect: Dialect;
@@ -33,6 +37,10 @@ export interface Store {
   loginSessions: LoginSessionRepository;
   /** cached OIDC client registrations */
   oidcClients: OidcClientRepository;
+  /** daily usage per account and client key (GET /v2/usage), accounts by state (/metrics) */
+  usage: UsageRepository;
+  /** one row per chat request when REQUEST_LOG=db|both */
+  requestLog: RequestLogRepository;
   /** true when the database answers within PING_TIMEOUT_MS; never throws */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -72,6 +80,8 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     refreshLeases: createRefreshLeaseRepository(conn),
     loginSessions: createLoginSessionRepository({ conn, sealer, clock }),
     oidcClients: createOidcClientRepository({ conn, sealer, clock }),
+    usage: createUsageRepository(conn),
+    requestLog: createRequestLogRepository(conn),
     ping: () => pingWithin(conn, PING_TIMEOUT_MS),
     close: () => conn.close(),
   };

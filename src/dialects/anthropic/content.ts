@@ -1,7 +1,7 @@
 // Anthropic content blocks → canonical ContentParts (one message's or one tool result's content).
 // Pure: URL image sources become placeholder ImageParts listed in `pendingImages` for the shell to fill.
 
-import type { ContentPart, ImageMediaType, ImagePart, TextPart } from '../conversation';
+import { base64Bytes, type ContentPart, type ImageMediaType, type ImagePart, MAX_IMAGE_BYTES, type TextPart } from '../conversation';
 import {
   asArray,
   asObject,
@@ -57,6 +57,7 @@ function image(block: JsonObject, param: string, sink: ContentSink): ImagePart {
     if (!BASE64.test(data)) throw invalid(join(sp, 'data'), 'Input should be valid base64');
   }
   if (data === '') throw invalid(join(sp, 'data'), 'image data is empty');
+  if (base64Bytes(data) > MAX_IMAGE_BYTES) throw invalid(join(sp, 'data'), `image exceeds ${MAX_IMAGE_BYTES / 1024 / 1024} MiB`);
   return { type: 'image', mediaType, data };
 }
 

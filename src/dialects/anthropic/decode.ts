@@ -1,7 +1,7 @@
 // Anthropic Messages request JSON → Conversation (pure). Accepts everything the Anthropic API
 // accepts; what Amazon Q cannot do is dropped with a warning or refused with a 400 naming the field.
 
-import type { Conversation, Message, ResponseFormat, ThinkingEffort, ThinkingRequest } from '../conversation';
+import { type Conversation, MAX_MODEL_NAME_CHARS, type Message, type ResponseFormat, type ThinkingEffort, type ThinkingRequest } from '../conversation';
 import { decodeContent, type ContentSink, type PendingImage } from './content';
 import {
   asArray,
@@ -101,6 +101,7 @@ export function decodeAnthropicRequest(body: unknown, opts: DecodeOptions = { re
   if (!isObject(body)) throw invalid('', 'The request body must be a JSON object.');
   const model = requiredString(body, 'model', '');
   if (model.trim() === '') throw invalid('model', 'String should have at least 1 character');
+  if (model.length > MAX_MODEL_NAME_CHARS) throw invalid('model', `String should have at most ${MAX_MODEL_NAME_CHARS} characters`);
 
   let maxTokens = optionalInteger(body, 'max_tokens', '', 1);
   if (maxTokens === undefined && opts.requireMaxTokens) throw invalid('max_tokens', 'Field required');

@@ -2,7 +2,7 @@
 // client-executed built-in tools (bash, text editor) get their published schemas so Q can call them;
 // server tools that only Anthropic can run are dropped with a warning instead of failing the request.
 
-import type { ToolChoice, ToolDefinition } from '../conversation';
+import { MAX_TOOLS, type ToolChoice, type ToolDefinition } from '../conversation';
 import { asArray, asObject, invalid, isObject, join, optionalBoolean, optionalString, requiredString, oneOf } from './fields';
 
 const BASH_SCHEMA: Record<string, unknown> = {
@@ -60,7 +60,9 @@ const CLIENT_TOOLS: Record<string, (type: string) => { description: string; sche
 export function decodeTools(raw: unknown, warnings: string[]): ToolDefinition[] {
   if (raw === undefined || raw === null) return [];
   const out: ToolDefinition[] = [];
-  asArray(raw, 'tools').forEach((item, i) => {
+  const list = asArray(raw, 'tools');
+  if (list.length > MAX_TOOLS) throw invalid('tools', `List should have at most ${MAX_TOOLS} items`);
+  list.forEach((item, i) => {
     const param = join('tools', i);
     const tool = asObject(item, param);
     const type = optionalString(tool, 'type', param);

@@ -2,7 +2,7 @@
 // rejection names the exact field (`messages[2].content[0].image_url`) so clients can show it.
 
 import { GatewayError } from '../../http/errors';
-import type { ContentPart, ImageMediaType, ImagePart, Message, TextPart } from '../conversation';
+import { base64Bytes, type ContentPart, type ImageMediaType, type ImagePart, MAX_IMAGE_BYTES, type Message, type TextPart } from '../conversation';
 
 /** An image given by http(s) URL: the shell fetches it and fills `part` in place before the run. */
 export interface PendingImage {
@@ -27,8 +27,12 @@ const MEDIA_TYPES: Readonly<Record<string, ImageMediaType>> = {
   'image/webp': 'image/webp',
 };
 
+/** Error messages quote the offending value; a hostile one could be megabytes (found by test/bad-input). */
+export const MAX_ERROR_MESSAGE_CHARS = 1_000;
+
 export function invalid(message: string, param: string): GatewayError {
-  return new GatewayError('invalid_request', message, { param });
+  const text = message.length <= MAX_ERROR_MESSAGE_CHARS ? message : `${message.slice(0, MAX_ERROR_MESSAGE_CHARS)}…`;
+  return new GatewayError('invalid_request', text, { param: param.length <= MAX_ERROR_MESSAGE_CHARS ? param : param.slice(0, MAX_ERROR_MESSAGE_CHARS) });
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {
@@ -53,6 +57,7 @@ export function decodeDataUrl(url: string, param: string): ImagePart {
   if (!m[2]!.split(';').includes('base64')) throw invalid(`${param}: image data: URLs must be base64-encoded.`, param);
   const data = m[3]!.replace(/\s+/g, '');
   if (data === '' || !BASE64.test(data)) throw invalid(`${param}: the data: URL is not valid base64.`, param);
+  if (base64Bytes(data) > MAX_IMAGE_BYTES) throw invalid(`${param}: the image exceeds ${MAX_IMAGE_BYTES / 1024 / 1024} MiB.`, param);
   return { type: 'image', mediaType, data };
 }
 

@@ -2,7 +2,7 @@
 // tolerated (documented below, so clients written for OpenAI keep working) or rejected with a 400
 // naming the field; nothing is silently mis-served.
 
-import type { Conversation, ResponseFormat, ThinkingRequest, ToolChoice, ToolDefinition } from '../conversation';
+import { type Conversation, MAX_MODEL_NAME_CHARS, MAX_TOOLS, type ResponseFormat, type ThinkingRequest, type ToolChoice, type ToolDefinition } from '../conversation';
 import { decodeMessages, invalid, isRecord, type PendingImage } from './decode-messages';
 
 export type { PendingImage } from './decode-messages';
@@ -52,6 +52,7 @@ function positiveInt(body: Record<string, unknown>, key: string): number | undef
 function decodeTools(raw: unknown): ToolDefinition[] {
   if (raw === undefined || raw === null) return [];
   if (!Array.isArray(raw)) throw invalid('tools must be an array.', 'tools');
+  if (raw.length > MAX_TOOLS) throw invalid(`tools takes at most ${MAX_TOOLS} tools.`, 'tools');
   const seen = new Set<string>();
   return raw.map((t, i) => {
     const at = `tools[${i}]`;
@@ -175,6 +176,7 @@ function rejectUnsupported(body: Record<string, unknown>): void {
 export function decodeChatRequest(body: unknown): DecodedChatRequest {
   if (!isRecord(body)) throw invalid('The request body must be a JSON object.', 'body');
   if (typeof body.model !== 'string' || body.model.trim() === '') throw invalid('model must be a non-empty string.', 'model');
+  if (body.model.length > MAX_MODEL_NAME_CHARS) throw invalid(`model must be at most ${MAX_MODEL_NAME_CHARS} characters.`, 'model');
   rejectUnsupported(body);
   optionalNumber(body, 'temperature', 0, 2);
   optionalNumber(body, 'top_p', 0, 1);

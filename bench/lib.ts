@@ -1,0 +1,162 @@
+// Shared by the benchmarks: free ports, waiting for a server, a process's CPU time and RSS from
+// /proc, percentiles, and starting the fake upstream and a gateway as separate processes (so the
+// gateway's CPU and RSS are its own; the bench process is only the load generator).
+
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dir, '..');
+/** Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s. */
+export const CLK_TCK = 100;
+export const BENCH_ADMIN_KEY = 'bench-admin-key-0123456789';
+
+export async function freePort(): Promise<number> {
+  const s = Bun.serve({ port: 0, hostname: '127.0.0.1', development: false, fetch: () => new Response() });
+  const p = s.port!;
+  s.stop(true);
+  return p;
+}
+
+export async function waitFor(url: string): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    try {
+      await fetch(url);
+      return;
+    } catch {
+      await Bun.sleep(20);
+    }
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+/** User + system CPU time of a process, in ms. */
+export function cpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK; // utime + stime
+}
+
+export function rssKb(pid: number): number {
+  const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m![1]);
+}
+
+export const pct = (xs: number[], p: number): number => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+
+export interface Proc {
+  url: string;
+  proc: ReturnType<typeof Bun.spawn>;
+}
+
+/** `bun test/fake-upstream/main.ts --quiet` on a free port. */
+export async function spawnFake(): Promise<Proc> {
+  const port = await freePort();
+  const proc = Bun.spawn([process.execPath, join(ROOT, 'test/fake-upstream/main.ts'), '--port', String(port), '--quiet'], {
+    stdout: 'ignore',
+    stderr: 'inherit',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/__fake/stats`);
+  return { url, proc };
+}
+
+/** `bun src/main.ts serve` against `fakeUrl`, SQLite in a temp DATA_DIR; `cleanup` removes it. */
+export async function spawnGateway(fakeUrl: string, env: Record<string, string> = {}): Promise<Proc & { cleanup(): void }> {
+  const dir = mkdtempSync(join(tmpdir(), 'q2api-bench-'));
+  const port = await freePort();
+  const proc = Bun.spawn([process.execPath, join(ROOT, 'src/main.ts'), 'serve'], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      NODE_ENV: 'production',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: join(dir, 'data'),
+      ADMIN_KEY: BENCH_ADMIN_KEY,
+      MASTER_KEY: 'ab'.repeat(32),
+      LOG_LEVEL: 'warn',
+      Q_ENDPOINT: fakeUrl,
+      OIDC_ENDPOINT: fakeUrl,
+      KIRO_AUTH_ENDPOINT: fakeUrl,
+      ADMIN_MAX_FAILURES: '1000',
+      ...env,
+    },
+    stdout: 'ignore',
+    stderr: 'inherit',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/healthz`);
+  return { url, proc, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** `n` social accounts with long-lived tokens, known to both the fake and the gateway. */
+export async function addAccounts(gwUrl: string, fakeUrl: string, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const accessToken = `bench-at-${i}`;
+    await fetch(`${fakeUrl}/__fake/tokens`, {
+      method: 'POST',
+      body: JSON.stringify({ accessToken, refreshToken: `bench-rt-${i}`, expiresIn: 86_400, authMethod: 'social' }),
+    });
+    const r = await fetch(`${gwUrl}/v2/accounts`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${BENCH_ADMIN_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: `bench-rt-${i}`, accessToken, authMethod: 'social', expiresAt: new Date(Date.now() + 86_400_000).toISOString() }),
+    });
+    if (!r.ok) throw new Error(`adding account: ${r.status} ${await r.text()}`);
+  }
+}
+
+/** A streaming /v1/messages request to the gateway. */
+export function viaGateway(gwUrl: string, prompt: string): Promise<Response> {
+  return fetch(`${gwUrl}/v1/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+    body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1024, stream: true, messages: [{ role: 'user', content: prompt }] }),
+  });
+}
+
+/** The same conversation straight to the fake's Q endpoint (the reply the gateway relays). */
+export function directToFake(fakeUrl: string, prompt: string, token = 'bench-at-0'): Promise<Response> {
+  return fetch(`${fakeUrl}/`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': 'AmazonCodeWhispererStreamingService.GenerateAssistantResponse',
+      authorization: `Bearer ${token}`,
+    },
+    body: JSON.stringify({
+      conversationState: {
+        chatTriggerType: 'MANUAL',
+        currentMessage: { userInputMessage: { content: prompt, modelId: 'claude-sonnet-4.5', origin: 'AI_EDITOR' } },
+      },
+    }),
+  });
+}
+
+/** Reads a streaming response through; TTFB is the first body chunk. Throws on any failure. */
+export async function timed(req: () => Promise<Response>, opts: { sse?: boolean } = {}): Promise<{ ttfb: number; total: number }> {
+  const t0 = performance.now();
+  const res = await req();
+  if (!res.ok || !res.body) throw new Error(`status ${res.status}`);
+  const reader = res.body.getReader();
+  const first = await reader.read();
+  const ttfb = performance.now() - t0;
+  if (first.done) throw new Error('empty body');
+  const decoder = new TextDecoder();
+  let tail = decoder.decode(first.value, { stream: true });
+  let sawError = tail.includes('event: error');
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    // Only the last bytes matter for the end check; an error event anywhere fails the request.
+    tail = (tail + decoder.decode(value, { stream: true })).slice(-4096);
+    if (tail.includes('event: error')) sawError = true;
+  }
+  if (sawError) throw new Error('in-stream error');
+  if (opts.sse && !tail.includes('message_stop')) throw new Error('stream ended without message_stop');
+  return { ttfb, total: performance.now() - t0 };
+}
