@@ -1,8 +1,9 @@
-// The locks on the doors: the admin key for /v2/*, the client keys (OPENAI_KEYS) for /v1/*, and a
-// per-address limiter on failed admin attempts. Keys are compared in constant time.
+// The locks on the doors: the admin key (or a console session, session.ts) for /v2/*, the client keys
+// (OPENAI_KEYS) for /v1/*, and a per-address limiter on failed admin attempts. Keys are compared in constant time.
 
 import { GatewayError } from './errors';
 import type { Clock } from '../context';
+import { CSRF_HEADER, csrfSatisfied, sessionToken, verifySession } from './session';
 
 /** Constant-time equality of two secrets of any length (compares SHA-256 digests). */
 export function secretEquals(given: string, expected: string): boolean {
@@ -50,6 +51,8 @@ export interface FailureLimiter {
   blockedFor(address: string): number;
   fail(address: string): void;
   succeed(address: string): void;
+  /** the limiter's clock (ms since the epoch), which also times console sessions at the admin gate */
+  now(): number;
 }
 
 export function createFailureLimiter(
@@ -82,11 +85,29 @@ export function createFailureLimiter(
     succeed(address) {
       entries.delete(address);
     },
+    now: () => clock.now(),
   };
 }
 
-/** Admin check: throws a 401 (or 429 while the address is locked out) GatewayError unless the key matches. */
-export function checkAdminKey(headers: Headers, adminKey: string, address: string, limiter: FailureLimiter): void {
+/** What the console-session path needs to know about a request. */
+export interface AdminRequestInfo {
+  method: string;
+  /** ms since the epoch, to check the session's expiry */
+  now: number;
+}
+
+/**
+ * Admin check: throws a 401 (or 429 while the address is locked out) GatewayError unless the Bearer key
+ * matches or, with no Bearer sent, the console session cookie is valid and, for a mutating request,
+ * carries the CSRF header. Callers that do not pass `request` get the strict rule: the header is required.
+ */
+export function checkAdminKey(
+  headers: Headers,
+  adminKey: string,
+  address: string,
+  limiter: FailureLimiter,
+  request: AdminRequestInfo = { method: 'POST', now: limiter.now() },
+): void {
   const wait = limiter.blockedFor(address);
   if (wait > 0) {
     throw new GatewayError('rate_limit', 'Too many failed admin login attempts; try again later.', {
@@ -94,6 +115,18 @@ export function checkAdminKey(headers: Headers, adminKey: string, address: strin
     });
   }
   const given = bearerToken(headers);
+  const session = given === undefined ? sessionToken(headers) : undefined;
+  if (session !== undefined) {
+    // A bad or expired cookie is not a guess (the signature is unguessable) and an open console polls
+    // with its stale cookie, so it does not count against the address: the operator is not locked out.
+    if (!verifySession(session, adminKey, request.now).ok) {
+      throw new GatewayError('authentication', 'The console session has expired or is invalid: log in again.', { code: 'SESSION_INVALID' });
+    }
+    if (!csrfSatisfied(request.method, headers)) {
+      throw new GatewayError('permission', `A console-session request that changes something needs the "${CSRF_HEADER}" header.`, { code: 'CSRF' });
+    }
+    return;
+  }
   if (given === undefined) {
     // No key at all is not a guess: it costs the address nothing (browsers probe without one).
     throw new GatewayError('authentication', 'Unauthorized access: send "Authorization: Bearer <ADMIN_KEY>".', {
