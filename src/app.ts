@@ -9,9 +9,13 @@ import { systemRoutes } from './http/system';
 import { adminRoutes } from './http/admin';
 import { authLoginRoutes } from './http/auth-login';
 import { createFailureLimiter } from './http/guards';
+import { isDatabaseUnavailable } from './store/errors';
 import { createChatEngine } from './chat/engine';
 import { anthropicRoutes } from './http/anthropic';
 import { openaiRoutes } from './http/openai';
+import { opsRoutes } from './http/ops';
+import { consoleRoutes, consoleStaticRoutes } from './http/console';
+import { docsRoutes } from './http/docs';
 
 function validationMessage(error: unknown): { message: string; field?: string } {
   // Elysia's ValidationError carries the TypeBox errors; report the first with its JSON path.
@@ -27,7 +31,7 @@ function validationMessage(error: unknown): { message: string; field?: string } 
 export function createApp(ctx: AppContext) {
   const adminLimiter = createFailureLimiter(ctx.clock, ctx.config.adminMaxFailures);
   const chat = createChatEngine(ctx);
-  const app = new Elysia({ name: 'q2api' })
+  const app = new Elysia({ name: 'q2api', serve: ctx.config.enableConsole ? { routes: consoleStaticRoutes() } : undefined })
     .onError(({ code, error, request }) => {
       const path = new URL(request.url).pathname;
       const dialect = dialectFor(path, request.headers);
@@ -45,15 +49,26 @@ export function createApp(ctx: AppContext) {
         case 'NOT_FOUND':
           return errorResponse(new GatewayError('not_found', `No route for ${request.method} ${path}.`), dialect);
         default: {
+          if (isDatabaseUnavailable(error)) {
+            ctx.log.warn('database unavailable', { path, error });
+            return errorResponse(
+              new GatewayError('unavailable', 'The database is unavailable; try again shortly.', { headers: { 'retry-after': '5' } }),
+              dialect,
+            );
+          }
           ctx.log.error('unhandled error', { path, code: String(code), error });
           return errorResponse(new GatewayError('internal', 'Internal server error.'), dialect);
         }
       }
     })
     .use(systemRoutes(ctx))
+    .use(opsRoutes(ctx, adminLimiter))
     .use(anthropicRoutes(ctx, chat))
     .use(openaiRoutes(ctx, chat));
   if (ctx.config.enableConsole) app.use(adminRoutes(ctx, adminLimiter)).use(authLoginRoutes(ctx));
+  // The console after the admin routes: their /v2 gate also guards its session and playground routes.
+  if (ctx.config.enableConsole) app.use(consoleRoutes(ctx, adminLimiter, (r) => app.handle(r)));
+  app.use(docsRoutes(ctx, () => app));
   return app;
 }
 

@@ -2,7 +2,12 @@
 // Names and defaults of the Python q2api are kept; a bad value stops start-up naming the variable.
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+/** Where the one-line-per-chat-request log goes (src/obs/request-log.ts). */
+export type RequestLogMode = 'stdout' | 'db' | 'both' | 'off';
 export type QDialect = 'rpc' | 'rest';
+/** How the pool picks an account (src/pool/select.ts). */
+export const ACCOUNT_STRATEGIES = ['random', 'round-robin', 'least-used', 'priority'] as const;
+export type AccountStrategy = (typeof ACCOUNT_STRATEGIES)[number];
 
 export interface Config {
   /** empty = SQLite at `${dataDir}/data.sqlite3`; `sqlite:PATH`, `postgres://…`, `mysql://…` */
@@ -37,7 +42,19 @@ export interface Config {
   /** largest request body accepted on /v1/* (413 beyond) */
   maxRequestBytes: number;
   /** image URLs in requests are fetched with these limits */
-  imageFetch: { maxBytes: number; timeoutMs: number };
+  imageFetch: { maxBytes: number; timeoutMs: number; allowPrivate: boolean };
+  /** operations (src/obs): request log, metrics, shutdown */
+  ops: {
+    requestLog: RequestLogMode;
+    /** request-log rows older than this many days are deleted (REQUEST_LOG=db|both) */
+    requestLogDays: number;
+    /** put request bodies and response text in the request log (never by default) */
+    logBodies: boolean;
+    /** /metrics without the admin key */
+    metricsPublic: boolean;
+    /** on SIGTERM, open streams get this long to finish before they end with an in-stream error */
+    shutdownGraceMs: number;
+  };
   /** token lifecycle (src/pool/lifecycle.ts) */
   refresh: {
     /** refresh an access token once less than this is left of it */
@@ -46,6 +63,20 @@ export interface Config {
     sweepIntervalMs: number;
     /** refreshes one sweep runs at once */
     sweepConcurrency: number;
+  };
+  /** the account pool at run time (src/pool) */
+  pool: {
+    strategy: AccountStrategy;
+    /** keep one conversation on one account while it stays available */
+    stickySessions: boolean;
+    /** a conversation idle this long forgets its account */
+    stickyTtlMs: number;
+    /** requests one account serves at once in this process; 0 = unlimited */
+    maxConcurrency: number;
+    /** the in-memory view re-reads the database this often (changes by other replicas or the CLI) */
+    syncIntervalMs: number;
+    /** each account's GetUsageLimits is read this often; 0 = only on demand */
+    quotaPollMs: number;
   };
 }
 
@@ -173,6 +204,21 @@ export function parseConfig(env: Env): Config {
 
   const host = get('HOST') ?? '0.0.0.0';
 
+  const strategyRaw = (get('ACCOUNT_STRATEGY') ?? 'random').toLowerCase().replace(/_/g, '-');
+  let strategy: AccountStrategy = 'random';
+  if ((ACCOUNT_STRATEGIES as readonly string[]).includes(strategyRaw)) strategy = strategyRaw as AccountStrategy;
+  else problems.push(`ACCOUNT_STRATEGY=${JSON.stringify(strategyRaw)}: expected ${ACCOUNT_STRATEGIES.join(', ')}`);
+
+  // 0 turns polling off; otherwise at least a minute, since the numbers move slowly and every poll
+  // is one upstream call per account.
+  const quotaPollS = int('QUOTA_POLL_S', 1800, 0, 7 * 86_400);
+  if (quotaPollS > 0 && quotaPollS < 60) problems.push(`QUOTA_POLL_S=${quotaPollS}: expected 0 (off) or at least 60`);
+
+  const requestLogRaw = (get('REQUEST_LOG') ?? 'stdout').toLowerCase();
+  let requestLog: RequestLogMode = 'stdout';
+  if (requestLogRaw === 'stdout' || requestLogRaw === 'db' || requestLogRaw === 'both' || requestLogRaw === 'off') requestLog = requestLogRaw;
+  else problems.push(`REQUEST_LOG=${JSON.stringify(requestLogRaw)}: expected stdout, db, both or off`);
+
   const config: Config = {
     databaseUrl,
     openaiKeys,
@@ -204,6 +250,18 @@ export function parseConfig(env: Env): Config {
       // Q accepts images up to 10 MiB each (Q CLI's limit).
       maxBytes: int('IMAGE_FETCH_MAX_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),
       timeoutMs: int('IMAGE_FETCH_TIMEOUT_MS', 10_000, 100, 120_000),
+      // Off by default: clients must not make the gateway fetch its own network (cloud metadata, LAN).
+      allowPrivate: bool('IMAGE_FETCH_ALLOW_PRIVATE', false),
+    },
+    ops: {
+      requestLog,
+      // A month answers "what happened last week" at ~1 KB per request; longer belongs in a log store.
+      requestLogDays: int('REQUEST_LOG_DAYS', 30, 1, 3650),
+      logBodies: bool('LOG_BODIES', false),
+      metricsPublic: bool('METRICS_PUBLIC', false),
+      // Under Kubernetes' default terminationGracePeriodSeconds (30), leaving time to end the streams
+      // still open and flush usage before the SIGKILL; most answers finish well within it.
+      shutdownGraceMs: int('SHUTDOWN_GRACE_S', 25, 0, 3600) * 1000,
     },
     refresh: {
       // 5 minutes, as the issue asks: well before Q CLI's 1-minute margin, so one failed attempt still
@@ -215,6 +273,17 @@ export function parseConfig(env: Env): Config {
       // Refreshes are cheap but the auth services throttle bursts; 4 at once clears 10,000 hourly
       // tokens (≈ 170 a minute) easily.
       sweepConcurrency: int('REFRESH_SWEEP_CONCURRENCY', 4, 1, 64),
+    },
+    pool: {
+      strategy,
+      stickySessions: bool('STICKY_SESSIONS', false),
+      // An hour covers a coffee break in a coding session; the binding is only a preference anyway.
+      stickyTtlMs: int('STICKY_TTL_S', 3600, 60, 7 * 86_400) * 1000,
+      maxConcurrency: int('ACCOUNT_MAX_CONCURRENCY', 0, 0, 10_000),
+      // 30 s bounds how long another replica's disable or cooldown goes unseen; a sync lists only
+      // (id, updated_at) and re-reads the rows that changed, so it stays cheap with 10,000 accounts.
+      syncIntervalMs: int('POOL_SYNC_S', 30, 1, 3600) * 1000,
+      quotaPollMs: quotaPollS * 1000,
     },
     upstreamTimeouts: {
       // Q answers within seconds; a connect that takes longer means the host is unreachable.

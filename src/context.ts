@@ -6,6 +6,7 @@ import type { Logger } from './log';
 import type { Store } from './store';
 import type { Upstream } from './upstream/index';
 import type { AccountPool } from './pool/pool';
+import type { Metrics, Ops, Shutdown } from './obs/index';
 
 export interface Clock {
   /** milliseconds since the Unix epoch */
@@ -35,6 +36,12 @@ export interface AppContext {
   store: Store;
   upstream: Upstream;
   pool: AccountPool;
+  /** every Prometheus registry of this process (/metrics); the token lifecycle reports refreshes here */
+  metrics: Metrics;
+  /** request trackers, usage counters, request log, overview ring (src/obs) */
+  ops: Ops;
+  /** SIGTERM: draining, then the end of the grace period that open streams watch */
+  shutdown: Shutdown;
   /** the admin key in force (from ADMIN_KEY or generated into DATA_DIR) */
   adminKey: string;
   /** true when the admin key was generated on this start (it is printed once) */

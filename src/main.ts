@@ -13,6 +13,12 @@ import { createUpstream } from './upstream/index';
 import { createAccountPool } from './pool/pool';
 import { runAccountsCommand } from './cli/accounts';
 import { runLoginCommand } from './cli/login';
+import { createMetrics } from './obs/metrics';
+import { createShutdown } from './obs/shutdown';
+import { createOps } from './obs/index';
+
+/** After the grace period, how long the streams just ended get to write their in-stream error. */
+export const SHUTDOWN_CLOSE_MS = 2_000;
 
 const HELP = `q2api ${VERSION} — Amazon Q Developer / Kiro accounts as an OpenAI- and Anthropic-compatible API
 
@@ -43,9 +49,13 @@ export async function buildContext(config: Config, log: Logger): Promise<AppCont
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, masterKey: master.key, clock: () => systemClock.now() });
   const admin = await resolveAdminKey(config);
   const upstream = createUpstream(config);
-  const base = { config, log, clock: systemClock, random: systemRandom, store, upstream };
+  // The token lifecycle reports refresh outcomes to the metrics it finds in its deps.
+  const metrics = createMetrics({ version: VERSION });
+  const base = { config, log, clock: systemClock, random: systemRandom, store, upstream, metrics };
   const pool = createAccountPool(base);
-  return { ...base, pool, adminKey: admin.key, adminKeyGenerated: admin.generated, adminKeyPath: admin.path, version: VERSION, startedAt: systemClock.now() };
+  const shutdown = createShutdown();
+  const ops = createOps({ config, log, clock: systemClock, metrics, shutdown, store });
+  return { ...base, pool, ops, shutdown, adminKey: admin.key, adminKeyGenerated: admin.generated, adminKeyPath: admin.path, version: VERSION, startedAt: systemClock.now() };
 }
 
 async function serve(config: Config, log: Logger): Promise<void> {
@@ -53,6 +63,7 @@ async function serve(config: Config, log: Logger): Promise<void> {
   const app = createApp(ctx);
   app.listen({ hostname: config.host, port: config.port, ...serveOptions(config) });
   ctx.pool.lifecycle.start(); // background refresh sweep; pool.close() stops it
+  ctx.ops.start(); // usage / request-log flushes, request-log pruning, event-loop lag
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `http://${shownHost}:${app.server?.port ?? config.port}`;
   log.info('q2api listening', {
@@ -73,12 +84,32 @@ async function serve(config: Config, log: Logger): Promise<void> {
   }
   let stopping = false;
   const stop = async (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      ctx.shutdown.expire(); // a second signal: no more waiting for open streams
+      return;
+    }
     stopping = true;
-    log.info('shutting down', { signal });
-    await app.stop();
-    await ctx.pool.close();
-    await ctx.store.close();
+    const graceMs = config.ops.shutdownGraceMs;
+    log.info('shutting down: draining', { signal, inFlight: ctx.ops.inFlight(), graceS: graceMs / 1000 });
+    // No new connections; requests in flight carry on, new ones on open connections get a 503.
+    ctx.shutdown.drain();
+    void app.server?.stop(false);
+    if (!(await ctx.ops.waitIdle(graceMs))) {
+      log.warn('shutdown grace period over: ending the streams still open', { inFlight: ctx.ops.inFlight() });
+      ctx.shutdown.expire();
+      await ctx.ops.waitIdle(SHUTDOWN_CLOSE_MS);
+    }
+    try {
+      await app.stop(true);
+      ctx.ops.stop();
+      // Refreshes in flight finish (each is one atomic write), then the counters still in memory.
+      await ctx.pool.close();
+      await ctx.ops.flush();
+      await ctx.store.close();
+    } catch (e) {
+      log.error('error while shutting down', { error: e });
+    }
+    log.info('stopped', { signal });
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
@@ -137,7 +168,27 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Bun's fetch runs at most 256 requests at once per process unless BUN_CONFIG_MAX_HTTP_REQUESTS is
+ * set when the process starts (setting it later has no effect), and every upstream stream is a
+ * fetch: a busy gateway would queue streams behind that limit. So `serve` re-executes itself once
+ * with the variable set, in place (same pid, so signals and supervisors are unaffected).
+ */
+export const MAX_HTTP_REQUESTS = '65535';
+
+function ensureFetchConcurrency(args: string[]): void {
+  const command = args[0] ?? 'serve';
+  if (command !== 'serve' || process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) return;
+  const execve = (process as { execve?: (file: string, argv: string[], env: Record<string, string | undefined>) => never }).execve;
+  if (typeof execve !== 'function') return;
+  // A compiled binary's argv[1] is its embedded entry (/$bunfs/…), which it must not get back as an argument.
+  const compiled = (process.argv[1] ?? '').startsWith('/$bunfs/');
+  const argv = compiled ? [process.execPath, ...args] : [process.execPath, process.argv[1]!, ...args];
+  execve(process.execPath, argv, { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: MAX_HTTP_REQUESTS });
+}
+
 if (import.meta.main) {
+  ensureFetchConcurrency(process.argv.slice(2));
   const code = await main(process.argv.slice(2));
   if (code >= 0) process.exit(code);
 }

@@ -56,6 +56,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
         accessToken: lease.accessToken,
         authMethod: account.authMethod satisfies QAuthMethod,
         machineId: machineIdFor(account.id),
+        ...(account.proxy ? { proxy: account.proxy } : {}),
         signal,
       });
     } catch (e) {
@@ -116,10 +117,12 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       if (signal.aborted) throw abortedError();
       let lease: AccountLease;
       try {
-        lease = await pool.acquire({ exclude });
+        lease = await pool.acquire({ exclude, stickyKey: options.stickyKey });
       } catch (e) {
         // Accounts ran out mid-way: the last upstream error says more than "no account left".
         if (last !== undefined && e instanceof GatewayError) break;
+        // Anything else is the store failing (database down): a clean, retryable 503, never a 500.
+        if (!(e instanceof GatewayError)) throw new GatewayError('unavailable', `The account store is unavailable: ${describe(e)}`, { cause: e });
         throw e;
       }
       exclude.add(lease.account.id);
@@ -130,10 +133,13 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
         try {
           result = await attempt(build, lease, signal);
         } catch (e) {
+          lease.release();
           if (signal.aborted) throw abortedError();
           throw e instanceof GatewayError ? e : new GatewayError('internal', `Chat request failed: ${describe(e)}`, { cause: e });
         }
+        const seen = { accountId: lease.account.id, accountLabel: lease.account.label };
         if (result.ok) {
+          options.observer?.attempt(seen);
           const headers = runHeaders({ qModelId: model.qModelId, substituted: model.substituted, calls, warnings: [...conversation.warnings, ...result.warnings] });
           return {
             requestedModel: conversation.model,
@@ -142,14 +148,19 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
             inputTokens,
             parts: closable(
               committed(result, lease, { conversation, inputTokens, contextWindow: model.info.contextWindow, signal, log, book }),
-              () => result.stream.cancel(),
+              () => {
+                lease.release(); // return() before the first read never reaches committed()'s finally
+                result.stream.cancel();
+              },
             ),
           };
         }
         const err = result.error;
         const action = failoverAction(err).action;
+        options.observer?.attempt({ ...seen, error: { kind: err.kind, message: err.message }, action });
         log.info('upstream attempt failed', { account: lease.account.id, kind: err.kind, attempt: calls, error: err.message });
         if (action === 'reject') {
+          lease.release();
           throw withAttempts(clientError(err, { inputTokens, contextWindow: model.info.contextWindow, qModelId: model.qModelId }), calls);
         }
         if (action === 'refresh' && !refreshed) {
@@ -157,7 +168,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
           try {
             const account = await pool.refresh(lease.account.id);
             if (account.accessToken) {
-              lease = { account, accessToken: account.accessToken };
+              lease = { ...lease, account, accessToken: account.accessToken };
               continue;
             }
           } catch (e) {
@@ -165,6 +176,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
           }
         }
         await book(lease, { ok: false, error: err });
+        lease.release();
         last = err;
         break;
       }
@@ -216,6 +228,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       ctx.signal.removeEventListener('abort', cancel);
       // Idempotent; after a clean end it only releases the abort plumbing.
       stream.cancel();
+      lease.release();
       // A client that went away says nothing about the account: book only real outcomes.
       if (outcome !== undefined) await ctx.book(lease, outcome);
     }

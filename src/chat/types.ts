@@ -3,12 +3,31 @@
 
 import type { Conversation, FinishReason, StreamPart, Usage } from '../dialects/conversation';
 import type { GatewayError } from '../http/errors';
+import type { UpstreamErrorKind } from '../upstream/errors';
 
 export interface ChatRunOptions {
   /** aborted when the client disconnects: the engine then aborts the upstream request at once */
   signal: AbortSignal;
   /** for logs and error bodies */
   requestId: string;
+  /** told about every upstream attempt (request log, metrics); must not throw */
+  observer?: ChatRunObserver;
+  /** conversation key for STICKY_SESSIONS (src/chat/sticky.ts); the pool ignores it when stickiness is off */
+  stickyKey?: string;
+}
+
+/** One upstream call of a run: the account it used and, unless it committed, why it failed. */
+export interface AttemptInfo {
+  accountId: string;
+  accountLabel: string | null;
+  /** undefined when this attempt committed the response */
+  error?: { kind: UpstreamErrorKind; message: string };
+  /** what the engine did about the failure */
+  action?: 'reject' | 'refresh' | 'next_account';
+}
+
+export interface ChatRunObserver {
+  attempt(info: AttemptInfo): void;
 }
 
 export interface ChatRun {

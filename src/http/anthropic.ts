@@ -6,6 +6,7 @@ import type { AppContext } from '../context';
 import type { ChatEngine, ChatRun } from '../chat/types';
 import { collectParts } from '../chat/collect';
 import { headerSafe } from '../chat/engine';
+import { stickyKeyFor } from '../chat/sticky';
 import type { Conversation } from '../dialects/conversation';
 import { decodeAnthropicRequest, type DecodedAnthropicRequest } from '../dialects/anthropic/decode';
 import { AnthropicSseEncoder, PING_EVENT, encodeAnthropicMessage, sseError } from '../dialects/anthropic/encode';
@@ -14,6 +15,7 @@ import { checkClientKey } from './guards';
 import { readJsonBody } from './json-body';
 import { fetchPendingImages } from './image-fetch';
 import { sseResponse } from './sse';
+import { detachedOps } from '../obs/index';
 
 /** Silence on an open stream longer than this gets a `ping` (worst-case gap between bytes: twice this). */
 export const KEEPALIVE_MS = 5_000;
@@ -50,11 +52,14 @@ function warningHeaders(conversation: Conversation): Record<string, string> {
 export function anthropicRoutes(ctx: AppContext, chat: ChatEngine, opts: AnthropicRouteOptions = {}) {
   const keepaliveMs = opts.keepaliveMs ?? KEEPALIVE_MS;
   const commitAfterMs = opts.commitAfterMs ?? COMMIT_AFTER_MS;
+  // Contexts assembled by hand (route unit tests) have no ops: count in memory, write nowhere.
+  const ops = ctx.ops ?? detachedOps(ctx);
 
   /** Everything before the engine runs: key, body, decode, images. */
-  async function prepare(request: Request, requireMaxTokens: boolean): Promise<DecodedAnthropicRequest> {
+  async function prepare(request: Request, requireMaxTokens: boolean, onBody?: (body: unknown) => void): Promise<DecodedAnthropicRequest> {
     checkClientKey(request.headers, ctx.config.openaiKeys);
     const body = await readJsonBody(request, ctx.config.maxRequestBytes);
+    onBody?.(body);
     const decoded = decodeAnthropicRequest(body, { requireMaxTokens });
     await fetchPendingImages(decoded.pendingImages, { ...ctx.config.imageFetch, proxy: ctx.config.proxy, signal: request.signal });
     return decoded;
@@ -80,19 +85,22 @@ export function anthropicRoutes(ctx: AppContext, chat: ChatEngine, opts: Anthrop
     const abort = new AbortController();
     const onClientGone = () => abort.abort(new Error('client disconnected'));
     request.signal.addEventListener('abort', onClientGone, { once: true });
+    const track = ops.begin({ id: requestId, route: '/v1/messages', dialect: 'anthropic', headers: request.headers });
     try {
-      const { conversation, stream } = await prepare(request, true);
-      const runPromise = chat.run(conversation, { signal: abort.signal, requestId });
+      let body: unknown;
+      const { conversation, stream } = await prepare(request, true, (b) => (body = b));
+      track.requested({ model: conversation.model, stream, body });
+      const runPromise = chat.run(conversation, { signal: abort.signal, requestId, observer: track, stickyKey: stickyKeyFor(ctx.config, request.headers, body, conversation) });
       const messageId = anthropicId(ctx, 'msg');
       const baseHeaders = { 'request-id': requestId, ...warningHeaders(conversation) };
 
       if (!stream) {
         const run = await runPromise;
-        const collected = await collectParts(run.parts);
+        const collected = await collectParts(track.parts(run));
         const meta = { id: messageId, model: run.requestedModel, inputTokens: run.inputTokens };
         const out = encodeAnthropicMessage(collected, meta);
-        if (!out.ok) return fail(out.error, requestId, '/v1/messages');
-        return Response.json(out.message, { headers: { ...baseHeaders, ...run.headers } });
+        if (!out.ok) return track.finish(fail(out.error, requestId, '/v1/messages'), out.error);
+        return track.finish(Response.json(out.message, { headers: { ...baseHeaders, ...run.headers } }));
       }
 
       // Wait a while for the engine to commit, so that early failures keep their HTTP status.
@@ -109,37 +117,51 @@ export function anthropicRoutes(ctx: AppContext, chat: ChatEngine, opts: Anthrop
         try {
           run = early ? early.run : await runPromise;
         } catch (e) {
+          track.failed(e);
           yield sseError(e instanceof GatewayError ? e : new GatewayError('internal', 'Internal server error.'), requestId);
           return;
         }
         const encoder = new AnthropicSseEncoder({ id: messageId, model: run.requestedModel || model, inputTokens: run.inputTokens }, requestId);
         yield encoder.start();
         try {
-          for await (const part of run.parts) {
+          for await (const part of track.parts(run)) {
             yield encoder.encode(part);
             if (encoder.done) return;
           }
         } catch (e) {
+          track.failed(e);
           ctx.log.error('stream failed', { requestId, error: e });
           yield sseError(e instanceof GatewayError ? e : new GatewayError('internal', 'The response stream failed.'), requestId);
           return;
         }
         if (!encoder.done) {
           // The engine promises a finish or error part; if it ever ends without one, say so.
+          track.failed(new GatewayError('upstream', 'The upstream response ended unexpectedly.'));
           yield sseError(new GatewayError('upstream', 'The upstream response ended unexpectedly.'), requestId);
         }
       }
 
+      async function* tracked(): AsyncGenerator<string> {
+        try {
+          yield* events();
+        } finally {
+          track.end({ clientGone: abort.signal.aborted });
+        }
+      }
+      track.streaming();
       return sseResponse({
-        source: events(),
+        source: tracked(),
         keepalive: PING_EVENT,
         keepaliveMs,
-        onCancel: onClientGone,
+        onCancel: () => {
+          onClientGone();
+          track.end({ clientGone: true }); // also when the stream is cancelled before its first pull
+        },
         headers: { ...baseHeaders, ...(early ? early.run.headers : {}) },
       });
     } catch (e) {
       abort.abort();
-      return fail(e, requestId, '/v1/messages');
+      return track.finish(fail(e, requestId, '/v1/messages'), e);
     }
   }
 

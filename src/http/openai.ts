@@ -5,6 +5,7 @@ import { Elysia } from 'elysia';
 import type { AppContext } from '../context';
 import type { ChatEngine, ChatRun } from '../chat/types';
 import { collectParts } from '../chat/collect';
+import { stickyKeyFor } from '../chat/sticky';
 import { decodeChatRequest } from '../dialects/openai/decode';
 import { chatCompletion, createChunkEncoder, errorFrame, type CompletionMeta } from '../dialects/openai/encode';
 import { GatewayError, dialectFor, errorResponse, type Dialect } from './errors';
@@ -12,6 +13,7 @@ import { checkClientKey } from './guards';
 import { readJsonBody } from './json-body';
 import { fetchPendingImages } from './image-fetch';
 import { sseResponse } from './sse';
+import { detachedOps } from '../obs/index';
 import { createModelCatalog, type ModelCatalog } from '../upstream/model-catalog';
 import { anthropicModel, anthropicModelPage, openaiModel } from './models-view';
 
@@ -51,6 +53,8 @@ export function openaiRoutes(ctx: AppContext, chat: ChatEngine, opts: OpenAIRout
   const commitAfterMs = opts.commitAfterMs ?? COMMIT_AFTER_MS;
   const catalog = opts.catalog ?? createModelCatalog(ctx);
   const fingerprint = `fp_q2api_${ctx.version.replace(/[^A-Za-z0-9]/g, '')}`;
+  // Contexts assembled by hand (route unit tests) have no ops: count in memory, write nowhere.
+  const ops = ctx.ops ?? detachedOps(ctx);
 
   async function chatCompletions(request: Request, server: { timeout(request: Request, seconds: number): void } | null): Promise<Response> {
     // Bun's idle timer also runs while we wait for the first upstream event; a slow model must not be cut.
@@ -59,12 +63,15 @@ export function openaiRoutes(ctx: AppContext, chat: ChatEngine, opts: OpenAIRout
     const abort = new AbortController();
     const onClientGone = () => abort.abort(new DOMException('client disconnected', 'AbortError'));
     request.signal.addEventListener('abort', onClientGone, { once: true });
+    const track = ops.begin({ id: requestId, route: '/v1/chat/completions', dialect: 'openai', headers: request.headers });
     try {
       checkClientKey(request.headers, ctx.config.openaiKeys);
-      const decoded = decodeChatRequest(await readJsonBody(request, ctx.config.maxRequestBytes));
+      const body = await readJsonBody(request, ctx.config.maxRequestBytes);
+      const decoded = decodeChatRequest(body);
       const { conversation } = decoded;
+      track.requested({ model: conversation.model, stream: decoded.stream, body });
       await fetchPendingImages(decoded.pendingImages, { ...ctx.config.imageFetch, proxy: ctx.config.proxy, signal: abort.signal });
-      const runPromise = chat.run(conversation, { signal: abort.signal, requestId });
+      const runPromise = chat.run(conversation, { signal: abort.signal, requestId, observer: track, stickyKey: stickyKeyFor(ctx.config, request.headers, body, conversation) });
       const completionId = `chatcmpl-${ctx.random.uuid().replace(/-/g, '')}`;
       const created = Math.floor(ctx.clock.now() / 1000);
       const meta = (run: ChatRun): CompletionMeta => ({
@@ -78,10 +85,10 @@ export function openaiRoutes(ctx: AppContext, chat: ChatEngine, opts: OpenAIRout
       if (!decoded.stream) {
         const run = await runPromise;
         const headers = { ...run.headers, 'x-request-id': requestId };
-        const collected = await collectParts(run.parts);
+        const collected = await collectParts(track.parts(run));
         // Nothing was sent yet, so a failure mid-way still gets its real HTTP status.
-        if (collected.error) return withHeaders(errorResponse(collected.error, 'openai'), headers);
-        return Response.json(chatCompletion(collected, meta(run), conversation.responseFormat), { headers });
+        if (collected.error) return track.finish(withHeaders(errorResponse(collected.error, 'openai'), headers), collected.error);
+        return track.finish(Response.json(chatCompletion(collected, meta(run), conversation.responseFormat), { headers }));
       }
 
       // Wait a while for the engine to commit, so that early failures keep their HTTP status.
@@ -101,37 +108,53 @@ export function openaiRoutes(ctx: AppContext, chat: ChatEngine, opts: OpenAIRout
         try {
           run = early ? early.run : await runPromise;
         } catch (e) {
+          track.failed(e);
           yield errorFrame(asGatewayError(e, log));
           return;
         }
         const encoder = createChunkEncoder(meta(run), { includeUsage: decoded.includeUsage });
         yield encoder.start();
         try {
-          for await (const part of run.parts) {
+          for await (const part of track.parts(run)) {
             yield encoder.encode(part);
             if (encoder.ended) return;
           }
         } catch (e) {
+          track.failed(e);
           // The engine promises to end with an error part; a throw is a bug, still shown as an error.
           log.error('chat completion stream failed', { requestId, error: e });
           yield errorFrame(e instanceof GatewayError ? e : new GatewayError('internal', 'The response stream failed.'));
           return;
         }
-        if (!encoder.ended) yield errorFrame(new GatewayError('upstream', 'The upstream response ended unexpectedly.'));
+        if (!encoder.ended) {
+          track.failed(new GatewayError('upstream', 'The upstream response ended unexpectedly.'));
+          yield errorFrame(new GatewayError('upstream', 'The upstream response ended unexpectedly.'));
+        }
+      }
+      async function* tracked(): AsyncGenerator<string> {
+        try {
+          yield* frames();
+        } finally {
+          track.end({ clientGone: abort.signal.aborted });
+        }
       }
 
+      track.streaming();
       return sseResponse({
-        source: frames(),
+        source: tracked(),
         keepalive: PING,
         keepaliveMs: keepAliveMs,
-        onCancel: onClientGone,
+        onCancel: () => {
+          onClientGone();
+          track.end({ clientGone: true }); // also when the stream is cancelled before its first pull
+        },
         headers: { ...(early ? early.run.headers : {}), 'x-request-id': requestId },
       });
     } catch (e) {
       abort.abort();
       const err = asGatewayError(e, ctx.log);
       if (err.status >= 500) ctx.log.warn('chat completion failed', { requestId, status: err.status, error: err.message });
-      return withHeaders(errorResponse(err, 'openai'), { 'x-request-id': requestId });
+      return track.finish(withHeaders(errorResponse(err, 'openai'), { 'x-request-id': requestId }), err);
     }
   }
 

@@ -32,6 +32,8 @@ export async function startGateway(opts: { databaseUrl?: string; env?: Env; upst
     HOST: '127.0.0.1',
     // e2e suites send many wrong keys on purpose; the lockout itself has its own test
     ADMIN_MAX_FAILURES: '100000',
+    // image-URL tests serve their images from loopback; the refusal itself has its own test
+    IMAGE_FETCH_ALLOW_PRIVATE: 'true',
     ...(opts.upstreamUrl
       ? { Q_ENDPOINT: opts.upstreamUrl, OIDC_ENDPOINT: opts.upstreamUrl, KIRO_AUTH_ENDPOINT: opts.upstreamUrl }
       : {}),

@@ -13,7 +13,7 @@ import { createLogger } from '../../src/log';
 
 const usage = { inputTokens: 11, outputTokens: 3, reasoningTokens: 0 };
 const ctx = {
-  config: { openaiKeys: [], maxRequestBytes: 1 << 20, imageFetch: { maxBytes: 1 << 20, timeoutMs: 1000 }, proxy: {} },
+  config: { openaiKeys: [], maxRequestBytes: 1 << 20, imageFetch: { maxBytes: 1 << 20, timeoutMs: 1000, allowPrivate: true }, proxy: {} },
   random: { bytes: (n: number) => new Uint8Array(n).fill(7) },
   log: createLogger('error', () => {}),
 } as unknown as AppContext;
