@@ -7,11 +7,8 @@
 // The fake upstream and the gateway run as separate processes (so the gateway's CPU and RSS are its
 // own, read from /proc); this process is only the load generator.
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMs, freePort, pct, ROOT, rssKb, waitFor } from './lib';
+import { addAccounts, cpuMs, pct, rssKb, spawnFake, spawnGateway, timed } from './lib';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -49,70 +46,15 @@ async function load(total: number, concurrency: number, one: () => Promise<{ ttf
   return { ttfb, full, errors };
 }
 
-async function timed(req: () => Promise<Response>): Promise<{ ttfb: number; total: number }> {
-  const t0 = performance.now();
-  const res = await req();
-  if (!res.ok || !res.body) throw new Error(`status ${res.status}`);
-  const reader = res.body.getReader();
-  const first = await reader.read();
-  const ttfb = performance.now() - t0;
-  if (first.done) throw new Error('empty body');
-  let text = new TextDecoder().decode(first.value);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += new TextDecoder().decode(value);
-  }
-  if (text.includes('event: error')) throw new Error('in-stream error');
-  return { ttfb, total: performance.now() - t0 };
-}
-
-const dir = mkdtempSync(join(tmpdir(), 'q2api-bench-'));
-const fakePort = await freePort();
-const gwPort = await freePort();
-const fake = Bun.spawn([process.execPath, join(ROOT, 'test/fake-upstream/main.ts'), '--port', String(fakePort), '--quiet'], {
-  stdout: 'ignore',
-  stderr: 'inherit',
-});
-const fakeUrl = `http://127.0.0.1:${fakePort}`;
-await waitFor(`${fakeUrl}/__fake/stats`);
-const ADMIN = 'bench-admin-key-0123456789';
-const gw = Bun.spawn([process.execPath, join(ROOT, 'src/main.ts'), 'serve'], {
-  cwd: dir,
-  env: {
-    PATH: process.env.PATH ?? '',
-    PORT: String(gwPort),
-    HOST: '127.0.0.1',
-    DATA_DIR: join(dir, 'data'),
-    ADMIN_KEY: ADMIN,
-    MASTER_KEY: 'ab'.repeat(32),
-    LOG_LEVEL: 'warn',
-    Q_ENDPOINT: fakeUrl,
-    OIDC_ENDPOINT: fakeUrl,
-    KIRO_AUTH_ENDPOINT: fakeUrl,
-    ADMIN_MAX_FAILURES: '1000',
-  },
-  stdout: 'ignore',
-  stderr: 'inherit',
-});
-const gwUrl = `http://127.0.0.1:${gwPort}`;
+const fake = await spawnFake();
+const fakeUrl = fake.url;
+const gateway = await spawnGateway(fakeUrl);
+const gw = gateway.proc;
+const gwUrl = gateway.url;
 
 try {
-  await waitFor(`${gwUrl}/healthz`);
   const idleRss = rssKb(gw.pid);
-  for (let i = 0; i < ACCOUNTS; i++) {
-    const accessToken = `bench-at-${i}`;
-    await fetch(`${fakeUrl}/__fake/tokens`, {
-      method: 'POST',
-      body: JSON.stringify({ accessToken, refreshToken: `bench-rt-${i}`, expiresIn: 86_400, authMethod: 'social' }),
-    });
-    const r = await fetch(`${gwUrl}/v2/accounts`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken: `bench-rt-${i}`, accessToken, authMethod: 'social', expiresAt: new Date(Date.now() + 86_400_000).toISOString() }),
-    });
-    if (!r.ok) throw new Error(`adding account: ${r.status} ${await r.text()}`);
-  }
+  await addAccounts(gwUrl, fakeUrl, ACCOUNTS);
 
   const prompt = `[[fake:plain:chunk=8,gap_ms=${Number(args.gap)}]] hello`;
   const viaGateway = () =>
@@ -228,7 +170,7 @@ try {
   );
 } finally {
   gw.kill('SIGTERM');
-  fake.kill('SIGTERM');
-  await Promise.allSettled([gw.exited, fake.exited]);
-  rmSync(dir, { recursive: true, force: true });
+  fake.proc.kill('SIGTERM');
+  await Promise.allSettled([gw.exited, fake.proc.exited]);
+  gateway.cleanup();
 }
