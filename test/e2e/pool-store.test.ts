@@ -9,7 +9,9 @@ const KEY = new Uint8Array(32).fill(0x5c);
 
 for (const dialect of ['sqlite', 'postgres', 'mysql'] as Dialect[]) {
   const missing = missingServer(dialect);
-  describe.skipIf(missing !== null)(`pool columns on ${dialect}`, () => {
+  describe(`pool columns on ${dialect}`, () => {
+    // Never skipped: without TEST_PG_URL / TEST_MYSQL_URL the first test fails with missingServer's message.
+    test('its database server is configured', () => expect(missing).toBeNull());
     const harness = createHarness(dialect);
     afterAll(() => harness.cleanup());
 

@@ -39,7 +39,9 @@ const logRow = (id: string, time: Date): RequestLogRow => ({
 
 for (const dialect of ['sqlite', 'postgres', 'mysql'] as Dialect[]) {
   const missing = missingServer(dialect);
-  describe.skipIf(missing !== null)(`usage and request log on ${dialect}`, () => {
+  describe(`usage and request log on ${dialect}`, () => {
+    // Never skipped: without TEST_PG_URL / TEST_MYSQL_URL the first test fails with missingServer's message.
+    test('its database server is configured', () => expect(missing).toBeNull());
     const harness = createHarness(dialect);
     const stores: Store[] = [];
     const fresh = async () => {
