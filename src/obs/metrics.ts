@@ -65,7 +65,8 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   let expected = 0;
   let maxLag = 0;
 
-  const all: Metric[] = [
+  // The metrics callers update by name; the process ones are only read at scrape time.
+  const named = {
     requests,
     requestsInFlight,
     streamsInFlight,
@@ -78,24 +79,11 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     eventLoopLagMax,
     requestLogDropped,
     usageFlushFailures,
-    cpu,
-    rss,
-    info,
-  ];
+  };
+  const all: Metric[] = [...Object.values(named), cpu, rss, info];
 
   return {
-    requests,
-    requestsInFlight,
-    streamsInFlight,
-    ttfb,
-    duration,
-    upstreamErrors,
-    refreshes,
-    accounts,
-    eventLoopLag,
-    eventLoopLagMax,
-    requestLogDropped,
-    usageFlushFailures,
+    ...named,
     refreshOutcome(outcome) {
       refreshes.inc({ outcome });
     },

@@ -6,26 +6,16 @@ import type { Logger } from '../log';
 import type { RequestLogRepository, RequestLogRow } from '../store/request-log';
 import type { Metrics } from './metrics';
 
-/** One finished chat request, as the tracker saw it. No prompt text or secret unless `bodies`. */
-export interface RequestLogEntry {
-  id: string;
+/**
+ * One finished chat request, as the tracker saw it: the stored row's fields, with the time as epoch
+ * ms, the credits the upstream reported, and the detail still an object. No prompt text or secret
+ * unless `bodies`.
+ */
+export interface RequestLogEntry extends Omit<RequestLogRow, 'time' | 'totalMs' | 'detail'> {
   /** when the request arrived, epoch ms */
   time: number;
-  route: string;
-  dialect: string;
-  modelRequested: string | null;
-  modelUsed: string | null;
-  accountId: string | null;
-  /** `key#<8 hex>` label, '' in open mode, null when no valid key was presented */
-  clientKey: string | null;
-  status: number;
-  stopReason: string | null;
-  inputTokens: number | null;
-  outputTokens: number | null;
   credits: number | null;
-  ttfbMs: number | null;
   totalMs: number;
-  attempts: number;
   /** attempt reasons, error, stream flag; bodies when LOG_BODIES=true */
   detail: Record<string, unknown>;
 }

@@ -1,7 +1,7 @@
 // The account repository: Python q2api's accounts table plus pool state, with refresh token, client
 // secret and access token sealed before they reach a row and opened only on the way out.
 import { randomUUID } from 'node:crypto';
-import { and, asc, count, desc, eq, inArray, isNull, lte, or, type SQL, sql } from 'drizzle-orm';
+import { asc, count, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Sealer } from './crypto';
 import type { Connection } from './db';
 import { DuplicateAccountError, isUniqueViolation } from './errors';
@@ -81,8 +81,6 @@ export interface AccountRepository {
   delete(id: string): Promise<boolean>;
   findByRefreshToken(token: string): Promise<Account | null>;
   countEnabled(): Promise<number>;
-  /** Enabled and not cooling down at `now`; highest priority first, then oldest. */
-  listUsable(now: Date): Promise<Account[]>;
   /** success_count+1, error_count=0, last_used_at=now, in one atomic statement. */
   recordSuccess(id: string): Promise<void>;
   /** error_count+1 and last_error; disables with 'too_many_errors' on reaching maxErrorCount, atomically. */
@@ -329,15 +327,6 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
     async countEnabled() {
       const [row] = await db.select({ n: count() }).from(t).where(eq(t.enabled, true));
       return Number(row?.n ?? 0);
-    },
-
-    async listUsable(at) {
-      const rows = await db
-        .select()
-        .from(t)
-        .where(and(eq(t.enabled, true), or(isNull(t.cooldownUntil), lte(t.cooldownUntil, at))))
-        .orderBy(desc(t.priority), asc(t.createdAt), asc(t.id));
-      return rows.map(toAccount);
     },
 
     async recordSuccess(id) {

@@ -12,6 +12,7 @@ export interface RequestLogRow {
   modelRequested: string | null;
   modelUsed: string | null;
   accountId: string | null;
+  /** `key#<8 hex>` label, '' in open mode, null when no valid key was presented */
   clientKey: string | null;
   status: number;
   stopReason: string | null;

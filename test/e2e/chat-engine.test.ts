@@ -12,6 +12,7 @@ import type { Account } from '../../src/store/accounts';
 import { machineIdFor } from '../../src/upstream/client';
 import { type FakeUpstream, startFakeUpstream, tokenFingerprint } from '../fake-upstream/server';
 import { type Gateway, startGateway } from '../support/gateway';
+import { conversation } from '../support/conversation';
 
 const PLAIN_TEXT = 'Hello from the fake upstream. This reply is split into many small events.';
 const HOUR_MS = 3_600_000;
@@ -62,18 +63,7 @@ function engine(order?: () => readonly string[]): ChatEngine {
 }
 
 function conv(text: string, extra: Partial<Conversation> = {}): Conversation {
-  return {
-    model: 'claude-sonnet-4.5',
-    system: '',
-    messages: [{ role: 'user', content: [{ type: 'text', text }] }],
-    tools: [],
-    toolChoice: { type: 'auto' },
-    thinking: { type: 'disabled' },
-    stopSequences: [],
-    responseFormat: { type: 'text' },
-    warnings: [],
-    ...extra,
-  };
+  return conversation([{ role: 'user', content: [{ type: 'text', text }] }], { model: 'claude-sonnet-4.5', ...extra });
 }
 
 const opts = (signal: AbortSignal = new AbortController().signal) => ({ signal, requestId: 'req-test' });

@@ -191,25 +191,6 @@ export function describeStoreSuite(dialect: Dialect): void {
       expect(await rejection(store.accounts.list({ limit: -1 }))).toBeInstanceOf(RangeError);
     });
 
-    test('listUsable skips disabled and cooling-down accounts, highest priority first', async () => {
-      const clock = clockAt(Date.UTC(2030, 0, 1));
-      const { store } = await freshStore({ clock: clock.fn });
-      const now = new Date(Date.UTC(2030, 0, 1, 12));
-      const mk = async (label: string, patch: Parameters<Store['accounts']['update']>[1]) => {
-        clock.now += 1_000;
-        const a = await store.accounts.create({ label });
-        await store.accounts.update(a.id, patch);
-      };
-      await mk('plain', {});
-      await mk('cooling', { cooldownUntil: new Date(now.getTime() + 1) });
-      await mk('cooled', { cooldownUntil: new Date(now.getTime() - 1) });
-      await mk('exactly-now', { cooldownUntil: now });
-      await mk('off', { enabled: false });
-      await mk('urgent', { priority: 10 });
-      const usable = await store.accounts.listUsable(now);
-      expect(usable.map((a) => a.label)).toEqual(['urgent', 'plain', 'cooled', 'exactly-now']);
-    });
-
     test('sealed columns hold no plaintext', async () => {
       const { db, store } = await freshStore();
       const secrets = { refreshToken: 'rt-PLAINTEXT-aaaa', clientSecret: 'cs-PLAINTEXT-bbbb', accessToken: 'at-PLAINTEXT-cccc' };
@@ -290,7 +271,7 @@ export function describeStoreSuite(dialect: Dialect): void {
       const dead = await store.accounts.get(b.id);
       expect(dead).toMatchObject({ errorCount: CONCURRENT_CALLS, enabled: false, disabledReason: 'too_many_errors' });
       expect(dead?.lastError?.length).toBe(2_000);
-      expect(await store.accounts.listUsable(new Date(clock.now))).toHaveLength(1);
+      expect(await store.accounts.countEnabled()).toBe(1);
     });
 
     test('recordFailure disables exactly at maxErrorCount and keeps an earlier reason', async () => {

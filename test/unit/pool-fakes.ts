@@ -106,10 +106,6 @@ export function fakeRepo(clock: () => number, initial: Account[] = []): FakeRepo
       count('countEnabled');
       return [...rows.values()].filter((a) => a.enabled).length;
     },
-    async listUsable() {
-      count('listUsable');
-      return sorted().filter((a) => a.enabled);
-    },
     async recordSuccess(id) {
       count('recordSuccess');
       const a = rows.get(id);

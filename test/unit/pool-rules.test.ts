@@ -11,6 +11,7 @@ import { readUsageLimits } from '../../src/pool/quota';
 import { classifyHttpError, type UpstreamErrorKind, UpstreamError } from '../../src/upstream/errors';
 import { usageDocument } from '../fake-upstream/q-documents';
 import { makeAccount, T0 } from './pool-fakes';
+import { conversation } from '../support/conversation';
 
 const ctx = (over: Partial<Parameters<typeof effectOf>[1]> = {}) => ({ nowMs: T0, account: makeAccount('a'), throttleStreak: 0, random: () => 0.5, ...over });
 const err = (kind: UpstreamErrorKind, init: ConstructorParameters<typeof UpstreamError>[2] = {}) => new UpstreamError(kind, `upstream ${kind}`, init);
@@ -99,21 +100,15 @@ describe('GetUsageLimits readings (§2.9)', () => {
 });
 
 describe('sticky keys', () => {
-  const conv = (text: string): Conversation => ({
-    model: 'm',
-    system: 'sys',
-    messages: [
-      { role: 'user', content: [{ type: 'text', text }] },
-      { role: 'assistant', content: [{ type: 'text', text: 'hello' }] },
-      { role: 'user', content: [{ type: 'text', text: 'next turn' }] },
-    ],
-    tools: [],
-    toolChoice: { type: 'auto' },
-    thinking: { type: 'disabled' },
-    stopSequences: [],
-    responseFormat: { type: 'text' },
-    warnings: [],
-  });
+  const conv = (text: string): Conversation =>
+    conversation(
+      [
+        { role: 'user', content: [{ type: 'text', text }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'hello' }] },
+        { role: 'user', content: [{ type: 'text', text: 'next turn' }] },
+      ],
+      { model: 'm', system: 'sys' },
+    );
   const on = parseConfig({ STICKY_SESSIONS: 'true' });
 
   test('x-conversation-id, then metadata.user_id, then a hash of the first user message; nothing when off', () => {

@@ -9,28 +9,13 @@ import { defaultConfig } from '../fake-upstream/config';
 import { strictViolation } from '../fake-upstream/validation';
 import { qRequestProblems } from '../support/q-request-validity';
 import { mulberry32 } from '../support/prng';
+import { assistant, conversation, text, user } from '../support/conversation';
 
 type Json = Record<string, any>;
 
 const OPTS: BuildOptions = { modelId: 'claude-sonnet-4.5', conversationId: '6a0c1d6e-9a8f-4c1e-9b0a-0d2f8b7b1c11' };
 
-function conv(messages: Message[], over: Partial<Conversation> = {}): Conversation {
-  return {
-    model: 'claude-sonnet-4-5',
-    system: '',
-    messages,
-    tools: [],
-    toolChoice: { type: 'auto' },
-    thinking: { type: 'disabled' },
-    stopSequences: [],
-    responseFormat: { type: 'text' },
-    warnings: [],
-    ...over,
-  };
-}
-const user = (...content: ContentPart[]): Message => ({ role: 'user', content });
-const assistant = (...content: ContentPart[]): Message => ({ role: 'assistant', content });
-const text = (t: string): ContentPart => ({ type: 'text', text: t });
+const conv = conversation;
 const call = (id: string, name: string, input: unknown = {}): ContentPart => ({ type: 'tool_call', id, name, input });
 const result = (toolCallId: string, t: string, isError = false): ContentPart => ({
   type: 'tool_result',

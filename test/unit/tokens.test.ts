@@ -3,24 +3,9 @@
 import { describe, expect, test } from 'bun:test';
 import type { ContentPart, Conversation, Message, ToolDefinition } from '../../src/dialects/conversation';
 import { createTokenCounter, IMAGE_TOKENS, MESSAGE_OVERHEAD_TOKENS, SYSTEM_OVERHEAD_TOKENS, TOOL_BLOCK_OVERHEAD_TOKENS, TOOL_DEFINITION_OVERHEAD_TOKENS } from '../../src/tokens';
+import { assistant, conversation, text, user } from '../support/conversation';
 
-function conv(messages: Message[], over: Partial<Conversation> = {}): Conversation {
-  return {
-    model: 'claude-sonnet-4-5',
-    system: '',
-    messages,
-    tools: [],
-    toolChoice: { type: 'auto' },
-    thinking: { type: 'disabled' },
-    stopSequences: [],
-    responseFormat: { type: 'text' },
-    warnings: [],
-    ...over,
-  };
-}
-const user = (...content: ContentPart[]): Message => ({ role: 'user', content });
-const assistant = (...content: ContentPart[]): Message => ({ role: 'assistant', content });
-const text = (t: string): ContentPart => ({ type: 'text', text: t });
+const conv = conversation;
 
 describe('countText', () => {
   test('cl100k_base counts, raw (no multiplier)', async () => {
