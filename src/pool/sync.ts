@@ -42,8 +42,11 @@ export function createViewSync(deps: SyncDeps): ViewSync {
     if (change.type === 'upsert') view.upsert(change.account);
     else if (change.type === 'delete') view.remove(change.id);
     else {
+      // updatedAt stays: it is the version of the row last read in full. The success write bumped the
+      // row's updated_at without reading it back, so another replica's change that landed just before
+      // would otherwise hide behind the new timestamp; the next sync re-reads the row instead.
       const at = change.at;
-      view.patch(change.id, (a) => ({ ...a, successCount: a.successCount + 1, errorCount: 0, lastUsedAt: at, updatedAt: at }));
+      view.patch(change.id, (a) => ({ ...a, successCount: a.successCount + 1, errorCount: 0, lastUsedAt: at }));
     }
   };
   const unwatch = repo.watch(onChange);

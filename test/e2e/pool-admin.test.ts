@@ -136,6 +136,26 @@ describe('two replicas on one database', () => {
     }
   });
 
+  test('a success booked after another replica’s change does not hide that change from the next sync', async () => {
+    const other = await startPoolGateway(fake, clock, { DATABASE_URL, ACCOUNT_STRATEGY: 'priority', QUOTA_POLL_S: '0' });
+    try {
+      const a = await gw.addAccount('a', { priority: 5 });
+      await gw.addAccount('b');
+      await other.ctx.pool.syncView();
+      // the order a slow request produces: the change through the first replica lands, then the
+      // second replica books its success on the same row (a newer updated_at, no read-back)
+      await gw.admin('PATCH', `/v2/accounts/${a.id}`, { enabled: false });
+      clock.advance(1);
+      await other.ctx.store.accounts.recordSuccess(a.id);
+      await other.ctx.pool.syncView();
+      expect((await other.admin('GET', '/v2/stats')).json.totals).toMatchObject({ disabled: 1, healthy: 1 });
+      expect((await other.ask('again')).status).toBe(200);
+      expect(chatTokens(fake).at(-1)).toBe(tokenFingerprint('at-b'));
+    } finally {
+      await other.stop();
+    }
+  });
+
   test('a replica with an empty view looks in the database before answering 503', async () => {
     const other = await startPoolGateway(fake, clock, { DATABASE_URL, QUOTA_POLL_S: '0' });
     try {
