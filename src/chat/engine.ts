@@ -10,7 +10,7 @@ import type { AccountLease } from '../pool/pool';
 import { createTokenCounter } from '../tokens';
 import { machineIdFor, type QAuthMethod, type QStream } from '../upstream/client';
 import { UpstreamError } from '../upstream/errors';
-import { resolveModel } from '../upstream/models';
+import { type ResolvedModel, resolveModel } from '../upstream/models';
 import type { QEvent } from '../upstream/q-events';
 import { type BuiltRequest, buildQRequest, DEFAULT_THINKING_BUDGET } from '../upstream/q-request';
 import { clientError, exhaustedError, failoverAction } from './failover';
@@ -27,6 +27,8 @@ export type ChatEngineDeps = Pick<AppContext, 'config' | 'log' | 'clock' | 'rand
 export const MAX_PRELUDE_EVENTS = 64;
 /** Header values must stay small: proxies reject or truncate large headers (nginx: 4–8 KiB in total). */
 export const MAX_WARNINGS_HEADER_CHARS = 1024;
+/** Distinct model names whose resolution the engine keeps. */
+export const MODEL_CACHE_ENTRIES = 256;
 /** nginx's status for "client closed request": nobody reads it, but logs should not say 4xx/5xx. */
 const CLIENT_CLOSED_STATUS = 499;
 
@@ -44,6 +46,19 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
   const counter = createTokenCounter({ multiplier: config.tokenCountMultiplier });
 
   const countInputTokens = (conv: Conversation): Promise<number> => counter.countConversation(conv);
+
+  // Clients send the same few model names over and over; resolving one costs a few regexes and
+  // table scans. Bounded, since the name is client input; cleared whole when full.
+  const resolved = new Map<string, ResolvedModel>();
+  const modelFor = (requested: string): ResolvedModel => {
+    let model = resolved.get(requested);
+    if (model === undefined) {
+      model = resolveModel(requested, { defaultModel: config.defaultModel, modelMap: config.modelMap });
+      if (resolved.size >= MODEL_CACHE_ENTRIES) resolved.clear();
+      resolved.set(requested, model);
+    }
+    return model;
+  };
 
   async function attempt(build: (profileArn: string | undefined) => BuiltRequest, lease: AccountLease, signal: AbortSignal): Promise<Attempt> {
     const account = lease.account;
@@ -89,7 +104,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
   async function run(conversation: Conversation, options: ChatRunOptions): Promise<ChatRun> {
     const { signal, requestId } = options;
     const log = deps.log.child({ requestId });
-    const model = resolveModel(conversation.model, { defaultModel: config.defaultModel, modelMap: config.modelMap });
+    const model = modelFor(conversation.model);
     const inputTokens = await countInputTokens(conversation);
     const request = withModelSuffix(conversation, model.thinkingSuffix);
     const build = requestBuilder(request, { modelId: model.qModelId, conversationId: deps.random.uuid() });

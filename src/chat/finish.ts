@@ -85,7 +85,8 @@ export async function* finishStream(parts: AsyncIterable<MappedPart>, opts: Fini
   /** cut by the gateway: the upstream's end-of-stream usage never came (and would count more) */
   let cutEarly = false;
 
-  const usage = (): Usage => {
+  /** Exact usage; if counting itself fails, the tally's upper bound (this path must not throw). */
+  const usage = async (): Promise<Usage> => {
     let inputTokens = opts.inputTokens;
     // Kiro's percentage includes its hidden system prompt, which local counting cannot see (peers.md §3.3).
     if (contextPercentage !== undefined && opts.contextWindow > 0) {
@@ -94,16 +95,17 @@ export async function* finishStream(parts: AsyncIterable<MappedPart>, opts: Fini
     const u = upstreamUsage;
     const upstreamInput = sumDefined(u?.uncachedInputTokens, u?.cacheReadInputTokens, u?.cacheWriteInputTokens);
     if (upstreamInput !== undefined && upstreamInput > 0) inputTokens = upstreamInput;
-    const outputTokens = !cutEarly && u?.outputTokens !== undefined ? u.outputTokens : tally.total;
-    const out: Usage = { inputTokens, outputTokens, reasoningTokens: Math.min(tally.reasoning, outputTokens) };
+    const counted = await tally.count().catch(() => tally.bound());
+    const outputTokens = !cutEarly && u?.outputTokens !== undefined ? u.outputTokens : counted.total;
+    const out: Usage = { inputTokens, outputTokens, reasoningTokens: Math.min(counted.reasoning, outputTokens) };
     if (credits !== undefined) out.credits = credits;
     return out;
   };
 
-  const stopEarly = (reason: FinishReason, stopSequence?: string): StreamPart => {
+  const stopEarly = async (reason: FinishReason, stopSequence?: string): Promise<StreamPart> => {
     cutEarly = true;
     opts.cancel?.();
-    const usageNow = usage();
+    const usageNow = await usage();
     return stopSequence === undefined ? { type: 'finish', reason, usage: usageNow } : { type: 'finish', reason, stopSequence, usage: usageNow };
   };
 
@@ -120,18 +122,18 @@ export async function* finishStream(parts: AsyncIterable<MappedPart>, opts: Fini
     for await (const p of parts) {
       // Held-back text precedes whatever interrupts it.
       if (p.type !== 'text-delta' && (yield* counted('text', stops.flush(), textPart))) {
-        yield stopEarly('max_tokens');
+        yield await stopEarly('max_tokens');
         return;
       }
       switch (p.type) {
         case 'text-delta': {
           const { emit, stop } = stops.push(p.text);
           if (yield* counted('text', emit, textPart)) {
-            yield stopEarly('max_tokens');
+            yield await stopEarly('max_tokens');
             return;
           }
           if (stop !== undefined) {
-            yield stopEarly('stop_sequence', stop);
+            yield await stopEarly('stop_sequence', stop);
             return;
           }
           break;
@@ -139,14 +141,14 @@ export async function* finishStream(parts: AsyncIterable<MappedPart>, opts: Fini
         case 'thinking-delta':
           if (yield* counted('thinking', p.text, (text) => ({ type: 'thinking-delta', text }))) {
             yield { type: 'thinking-end' };
-            yield stopEarly('max_tokens');
+            yield await stopEarly('max_tokens');
             return;
           }
           break;
         case 'tool-call-delta':
           if (yield* counted('tool', p.argumentsDelta, (argumentsDelta) => ({ type: 'tool-call-delta', id: p.id, argumentsDelta }))) {
             yield { type: 'tool-call-end', id: p.id, input: {}, invalid: `arguments cut off at max_tokens (${limit})` };
-            yield stopEarly('max_tokens');
+            yield await stopEarly('max_tokens');
             return;
           }
           break;
@@ -171,23 +173,23 @@ export async function* finishStream(parts: AsyncIterable<MappedPart>, opts: Fini
           truncated = true;
           break;
         case 'fault':
-          yield { type: 'error', error: interruptedStreamError(p.error), usage: usage() };
+          yield { type: 'error', error: interruptedStreamError(p.error), usage: await usage() };
           return;
       }
     }
     if (yield* counted('text', stops.flush(), textPart)) {
-      yield stopEarly('max_tokens');
+      yield await stopEarly('max_tokens');
       return;
     }
     // A tool call the upstream cut off means it hit its output limit: saying so (max_tokens) keeps
     // clients from running a call with `{}` and retrying it forever (peers.md §3.1).
     const reason: FinishReason = truncated ? 'max_tokens' : toolCalled ? 'tool_use' : 'end_turn';
-    yield { type: 'finish', reason, usage: usage() };
+    yield { type: 'finish', reason, usage: await usage() };
   } catch (e) {
     // A bug in a stage or the counter: still exactly one final part, never a crash mid-response.
     opts.cancel?.();
     const what = e instanceof Error ? e.message : String(e);
-    yield { type: 'error', error: new GatewayError('internal', `Response processing failed: ${what}`, { cause: e }), usage: usage() };
+    yield { type: 'error', error: new GatewayError('internal', `Response processing failed: ${what}`, { cause: e }), usage: await usage() };
   }
 }
 

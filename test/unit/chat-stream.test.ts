@@ -6,7 +6,7 @@ import { GatewayError } from '../../src/http/errors';
 import { UpstreamError } from '../../src/upstream/errors';
 import type { QEvent } from '../../src/upstream/q-events';
 import { collectParts } from '../../src/chat/collect';
-import { COMMIT_CHARS, OutputTally } from '../../src/chat/output-tokens';
+import { COMMIT_CHARS, OutputTally, utf8Length } from '../../src/chat/output-tokens';
 import { chatStream, StopSequenceMatcher } from '../../src/chat/stream';
 import type { FinishOptions, MapOptions } from '../../src/chat/stream';
 
@@ -293,10 +293,18 @@ describe('mid-stream errors', () => {
     expect(last(ps).type).toBe('error');
   });
 
-  test('a failing token counter still ends with exactly one error part', async () => {
-    const ps = await parts([text('a')], { counter: { countText: () => { throw new Error('counter broke'); } } });
+  test('a token counter that fails while enforcing max_tokens ends with exactly one error part', async () => {
+    const broken = { countText: () => { throw new Error('counter broke'); } };
+    const ps = await parts([text('a'.repeat(20))], { counter: broken, maxTokens: 10 });
     expect(ps).toHaveLength(1);
-    expect(ps[0]).toMatchObject({ type: 'error', error: { kind: 'internal' } });
+    expect(ps[0]).toMatchObject({ type: 'error', error: { kind: 'internal' }, usage: { outputTokens: 0 } });
+  });
+
+  test('a token counter that fails only for the final usage reports the byte bound, the answer intact', async () => {
+    const broken = { countText: () => { throw new Error('counter broke'); } };
+    const ps = await parts([text('héllo')], { counter: broken });
+    expect(textOf(ps)).toBe('héllo');
+    expect(last(ps)).toMatchObject({ type: 'finish', reason: 'end_turn', usage: { outputTokens: 6 } });
   });
 });
 
@@ -309,19 +317,21 @@ describe('OutputTally', () => {
     await tally.add('text', 'Hel');
     await tally.add('text', 'lo wor');
     await tally.add('text', 'ld');
-    expect(tally.total).toBe(2);
+    expect((await tally.count()).total).toBe(2);
     await tally.add('thinking', 'a b c');
-    expect(tally.total).toBe(5);
-    expect(tally.reasoning).toBe(3);
-    expect(calls).toBe(4);
+    expect(await tally.count()).toEqual({ total: 5, reasoning: 3 });
+    // lazily: one count per window when asked, none per delta
+    expect(calls).toBe(2);
   });
 
   test('the window slides at word boundaries: a long text in tiny deltas counts as the whole', async () => {
     const words = { countText: (t: string) => t.split(/\s+/).filter(Boolean).length };
     const text = 'lorem ipsum dolor sit amet '.repeat(200);
-    const tally = new OutputTally(words);
-    for (let i = 0; i < text.length; i += 3) await tally.add('text', text.slice(i, i + 3));
-    expect(tally.total).toBe(words.countText(text));
+    for (const limit of [undefined, 100_000]) {
+      const tally = new OutputTally(words);
+      for (let i = 0; i < text.length; i += 3) await tally.add('text', text.slice(i, i + 3), limit);
+      expect((await tally.count()).total).toBe(words.countText(text));
+    }
   });
 
   test('windows close after COMMIT_CHARS so each count stays bounded', async () => {
@@ -329,7 +339,34 @@ describe('OutputTally', () => {
     const tally = new OutputTally({ countText: (t: string) => (seen.push(t.length), t.length) });
     for (let i = 0; i < 10; i++) await tally.add('text', 'x'.repeat(COMMIT_CHARS / 2));
     expect(Math.max(...seen)).toBeLessThanOrEqual(COMMIT_CHARS);
-    expect(tally.total).toBe(5 * COMMIT_CHARS);
+    expect((await tally.count()).total).toBe(5 * COMMIT_CHARS);
+  });
+
+  test('far from the limit a long answer in small deltas is tokenized about once, not once per delta', async () => {
+    let chars = 0;
+    const words = { countText: (t: string) => ((chars += t.length), t.split(/\s+/).filter(Boolean).length) };
+    const text = 'the build runs its tests again and again '.repeat(500); // 20,500 characters
+    const tally = new OutputTally(words);
+    for (let i = 0; i < text.length; i += 5) await tally.add('text', text.slice(i, i + 5), 64_000);
+    expect((await tally.count()).total).toBe(words.countText(text));
+    chars -= text.length; // the reference count above
+    expect(chars).toBeLessThanOrEqual(text.length + COMMIT_CHARS);
+  });
+
+  test('near the limit every delta is counted exactly and the cut lands on the last token that fits', async () => {
+    const tally = new OutputTally(perChar);
+    await tally.add('text', 'a'.repeat(90), 100);
+    expect(await tally.add('text', 'bbbbb', 100)).toEqual({ accepted: 'bbbbb', cut: false });
+    // multi-byte text: the byte bound (3 per character) is past the limit, the exact count is not
+    expect(await tally.add('text', '日本', 100)).toEqual({ accepted: '日本', cut: false });
+    expect(await tally.add('text', 'cccc', 100)).toEqual({ accepted: 'ccc', cut: true });
+    expect((await tally.count()).total).toBe(100);
+  });
+
+  test('utf8Length matches the encoder, surrogate pairs and lone surrogates included', () => {
+    for (const s of ['', 'abc', 'é', '日本語', '😀x', 'a\ud800b', '\udc00', 'x\u07ff\u0800']) {
+      expect(utf8Length(s)).toBe(Buffer.byteLength(s, 'utf8'));
+    }
   });
 });
 
