@@ -81,8 +81,14 @@ export interface AccountRepository {
   delete(id: string): Promise<boolean>;
   findByRefreshToken(token: string): Promise<Account | null>;
   countEnabled(): Promise<number>;
-  /** success_count+1, error_count=0, last_used_at=now, in one atomic statement. */
+  /**
+   * success_count+1, error_count=0, last_used_at=now. Written behind: successes are summed in memory
+   * and written within SUCCESS_FLUSH_MS in one transaction, or before any other read or write made
+   * through this repository, so what it returns always includes them.
+   */
   recordSuccess(id: string): Promise<void>;
+  /** Writes the successes booked but not yet written (the store's close calls it). */
+  flush(): Promise<void>;
   /** error_count+1 and last_error; disables with 'too_many_errors' on reaching maxErrorCount, atomically. */
   recordFailure(id: string, error: string, maxErrorCount: number): Promise<Account | null>;
   /** Every account's id and updated_at, nothing else (cheap: no secrets opened), for in-memory views
@@ -93,6 +99,13 @@ export interface AccountRepository {
   /** Calls `listener` after every write made through this repository; returns the unsubscribe. */
   watch(listener: (change: AccountChange) => void): () => void;
 }
+
+/**
+ * Successes are written at most this long after they happen (a crash loses at most this much of
+ * the success counters, never an error or a state change): one write per request was the largest
+ * single cost of a small request on SQLite, and a round trip each on PostgreSQL and MySQL.
+ */
+export const SUCCESS_FLUSH_MS = 1_000;
 
 /** Python q2api's status for an account never refreshed. */
 const INITIAL_REFRESH_STATUS = 'never';
@@ -136,9 +149,56 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
   const successStatement =
     conn.dialect === 'sqlite'
       ? conn.raw.prepare(
-          'update accounts set success_count = success_count + 1, error_count = 0, last_used_at = ?, updated_at = ? where id = ?',
+          'update accounts set success_count = success_count + ?, error_count = 0, last_used_at = ?, updated_at = ? where id = ?',
         )
       : undefined;
+  // Write-behind of successes (SUCCESS_FLUSH_MS): per account, how many and the latest time.
+  let pending = new Map<string, { n: number; at: Date }>();
+  let flushTimer: ReturnType<typeof setTimeout> | undefined;
+  let flushing: Promise<void> = Promise.resolve();
+
+  async function writeSuccesses(batch: Map<string, { n: number; at: Date }>): Promise<void> {
+    if (successStatement) {
+      conn.raw.transaction(() => {
+        for (const [id, { n, at }] of batch) successStatement.run(n, at.getTime(), at.getTime(), id);
+      })();
+      return;
+    }
+    const c = (column: { name: string }) => sql.identifier(column.name);
+    for (const [id, { n, at }] of batch) {
+      await conn.run(sql`update ${t} set ${c(t.successCount)} = ${c(t.successCount)} + ${n}, ${c(t.errorCount)} = 0,
+        ${c(t.lastUsedAt)} = ${sql.param(at, t.lastUsedAt)}, ${c(t.updatedAt)} = ${sql.param(at, t.updatedAt)}
+        where ${c(t.id)} = ${id}`);
+    }
+  }
+
+  /** Writes what is pending; a batch that fails is merged back, to be retried by the next flush. */
+  function flush(): Promise<void> {
+    if (flushTimer !== undefined) {
+      clearTimeout(flushTimer);
+      flushTimer = undefined;
+    }
+    const run = flushing.then(async () => {
+      if (pending.size === 0) return;
+      const batch = pending;
+      pending = new Map();
+      try {
+        await writeSuccesses(batch);
+      } catch (err) {
+        for (const [id, b] of batch) {
+          const later = pending.get(id);
+          pending.set(id, later ? { n: later.n + b.n, at: later.at } : b);
+        }
+        throw err;
+      }
+    });
+    flushing = run.catch(() => {});
+    return run;
+  }
+
+  /** Before any other statement: the successes booked so far land first, so order is kept. */
+  const settle = (): Promise<void> | undefined => (pending.size > 0 ? flush() : undefined);
+
   type Row = typeof t.$inferSelect;
   type RowPatch = Partial<typeof t.$inferInsert>;
 
@@ -198,6 +258,7 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
   }
 
   async function get(id: string): Promise<Account | null> {
+    await settle();
     const [row] = await select(eq(t.id, id));
     return row ? toAccount(row) : null;
   }
@@ -226,6 +287,7 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
 
   return {
     async create(input) {
+      await settle();
       if (input.authMethod !== undefined) assertOneOf('authMethod', input.authMethod, AUTH_METHODS);
       if (input.priority !== undefined) assertInteger('priority', input.priority);
       const id = randomUUID();
@@ -266,6 +328,7 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
     get,
 
     async list(opts = {}) {
+      await settle();
       const where = opts.enabled === undefined ? undefined : eq(t.enabled, opts.enabled);
       let query = db.select().from(t).where(where).orderBy(asc(t.createdAt), asc(t.id)).$dynamic();
       if (opts.limit !== undefined) {
@@ -283,6 +346,7 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
     },
 
     async update(id, patch) {
+      await settle();
       const set: RowPatch = {};
       for (const key of PLAIN_PATCH_KEYS) {
         if (patch[key] !== undefined) (set as Record<string, unknown>)[key] = patch[key];
@@ -314,36 +378,43 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
     },
 
     async delete(id) {
+      await settle();
       const deleted = conn.affected(await db.delete(t).where(eq(t.id, id))) > 0;
       if (deleted) emit({ type: 'delete', id });
       return deleted;
     },
 
     async findByRefreshToken(token) {
+      await settle();
       const [row] = await select(eq(t.refreshTokenHash, sealer.hashRefreshToken(token)));
       return row ? toAccount(row) : null;
     },
 
     async countEnabled() {
+      await settle();
       const [row] = await db.select({ n: count() }).from(t).where(eq(t.enabled, true));
       return Number(row?.n ?? 0);
     },
 
     async recordSuccess(id) {
       const at = now();
-      // The one write on every request's path: on SQLite a statement prepared once (drizzle's builder
-      // cost more CPU than the rest of a request); elsewhere a plain statement, the round trip dominates.
-      if (successStatement) successStatement.run(at.getTime(), at.getTime(), id);
-      else {
-        const c = (column: { name: string }) => sql.identifier(column.name);
-        await conn.run(sql`update ${t} set ${c(t.successCount)} = ${c(t.successCount)} + 1, ${c(t.errorCount)} = 0,
-          ${c(t.lastUsedAt)} = ${sql.param(at, t.lastUsedAt)}, ${c(t.updatedAt)} = ${sql.param(at, t.updatedAt)}
-          where ${c(t.id)} = ${id}`);
+      const before = pending.get(id);
+      pending.set(id, { n: (before?.n ?? 0) + 1, at });
+      if (flushTimer === undefined) {
+        flushTimer = setTimeout(() => {
+          flushTimer = undefined;
+          // A failed write stays pending: the next timer or statement retries it.
+          flush().catch(() => {});
+        }, SUCCESS_FLUSH_MS);
+        flushTimer.unref?.();
       }
       emit({ type: 'success', id, at });
     },
 
+    flush,
+
     async recordFailure(id, error, maxErrorCount) {
+      await settle();
       assertInteger('maxErrorCount', maxErrorCount, 1);
       const c = (column: { name: string }) => sql.identifier(column.name);
       const reached = sql`${c(t.errorCount)} + 1 >= ${maxErrorCount}`;
@@ -363,10 +434,12 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
     },
 
     async listVersions() {
+      await settle();
       return db.select({ id: t.id, updatedAt: t.updatedAt }).from(t);
     },
 
     async getMany(ids) {
+      await settle();
       if (ids.length === 0) return [];
       return (await select(inArray(t.id, [...ids]))).map(toAccount);
     },

@@ -74,16 +74,21 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     throw err;
   }
   const clock = opts.clock ?? Date.now;
+  const accounts = createAccountRepository({ conn, sealer, clock });
   return {
     dialect: conn.dialect,
-    accounts: createAccountRepository({ conn, sealer, clock }),
+    accounts,
     refreshLeases: createRefreshLeaseRepository(conn),
     loginSessions: createLoginSessionRepository({ conn, sealer, clock }),
     oidcClients: createOidcClientRepository({ conn, sealer, clock }),
     usage: createUsageRepository(conn),
     requestLog: createRequestLogRepository(conn),
     ping: () => pingWithin(conn, PING_TIMEOUT_MS),
-    close: () => conn.close(),
+    async close() {
+      // Successes are written behind (SUCCESS_FLUSH_MS): land them before the connection goes.
+      await accounts.flush().catch(() => {});
+      await conn.close();
+    },
   };
 }
 

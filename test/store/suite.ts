@@ -11,6 +11,7 @@ import {
   SchemaOutdatedError,
   type Store,
 } from '../../src/store';
+import { SUCCESS_FLUSH_MS } from '../../src/store/accounts';
 import { createHarness, missingServer, type Row, type TestDatabase } from './harness';
 
 const KEY_A = new Uint8Array(32).fill(0xa1);
@@ -272,6 +273,33 @@ export function describeStoreSuite(dialect: Dialect): void {
       expect(dead).toMatchObject({ errorCount: CONCURRENT_CALLS, enabled: false, disabledReason: 'too_many_errors' });
       expect(dead?.lastError?.length).toBe(2_000);
       expect(await store.accounts.countEnabled()).toBe(1);
+    });
+
+    test('successes are written behind: summed, landed before any other statement, on flush, by the timer and on close', async () => {
+      const clock = clockAt(Date.UTC(2030, 0, 1));
+      const { db, store } = await freshStore({ clock: clock.fn });
+      const a = await store.accounts.create({ label: 'busy' });
+      const successCount = async () => Number((await rawAccount(db, a.id)).success_count);
+      await store.accounts.recordFailure(a.id, 'before', 1_000);
+      for (let i = 0; i < 3; i++) await store.accounts.recordSuccess(a.id);
+      expect(await successCount()).toBe(0); // not written yet
+      // a statement through the repository lands them first, in order: the failure after them counts
+      clock.now += 1_000;
+      expect(await store.accounts.recordFailure(a.id, 'after', 1_000)).toMatchObject({ successCount: 3, errorCount: 1 });
+      clock.now += 1_000;
+      await store.accounts.recordSuccess(a.id);
+      await store.accounts.flush();
+      const row = await rawAccount(db, a.id);
+      expect([Number(row.success_count), Number(row.error_count)]).toEqual([4, 0]);
+      expect((await store.accounts.get(a.id))?.lastUsedAt?.getTime()).toBe(clock.now);
+      // nothing else happens: the timer writes them within SUCCESS_FLUSH_MS
+      await store.accounts.recordSuccess(a.id);
+      await Bun.sleep(SUCCESS_FLUSH_MS + 200);
+      expect(await successCount()).toBe(5);
+      // closing the store writes what is pending
+      await store.accounts.recordSuccess(a.id);
+      await store.close();
+      expect(await successCount()).toBe(6);
     });
 
     test('recordFailure disables exactly at maxErrorCount and keeps an earlier reason', async () => {

@@ -114,6 +114,7 @@ export function fakeRepo(clock: () => number, initial: Account[] = []): FakeRepo
       rows.set(id, { ...a, successCount: a.successCount + 1, errorCount: 0, lastUsedAt: at, updatedAt: at });
       emit({ type: 'success', id, at });
     },
+    async flush() {},
     async recordFailure(id, error, max) {
       count('recordFailure');
       const a = rows.get(id);
