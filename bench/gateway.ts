@@ -2,10 +2,13 @@
 // scripted reply straight from the fake upstream, at several concurrencies; gateway CPU per request,
 // RSS and memory per open stream; and the cost of a repeated Claude Code–sized request.
 //
-//   bun bench/gateway.ts [--requests 400] [--concurrency 1,50,500] [--gap 20] [--quick]
+//   bun bench/gateway.ts [--requests 400] [--concurrency 1,50,500] [--gap 20] [--quick] [--shared]
 //
 // The fake upstream and the gateway run as separate processes (so the gateway's CPU and RSS are its
-// own, read from /proc); this process is only the load generator.
+// own, read from /proc); this process is only the load generator. By default the gateway runs on
+// CPU 0 and this process and the fake on CPU 1 (taskset), so the added latency is the gateway's own
+// work; --shared lets the scheduler put all three anywhere (every latency then includes waiting for a
+// CPU the other two hold).
 
 import { parseArgs } from 'node:util';
 import { addAccounts, cpuMs, pct, rssKb, spawnFake, spawnGateway, timed } from './lib';
@@ -18,8 +21,21 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     // Real replies trickle in (tens of ms between deltas); gap 0 turns the run into a saturation test.
     gap: { type: 'string', default: '20' },
+    shared: { type: 'boolean', default: false },
   },
 });
+
+// Re-run pinned to CPU 1 (the fake inherits it), and with Bun's fetch limit raised: 500 concurrent
+// streams from one process would otherwise queue inside fetch (BUN_CONFIG_MAX_HTTP_REQUESTS, 256).
+if (process.env.Q2API_BENCH_CHILD === undefined) {
+  const pin = args.shared ? [] : ['taskset', '-c', '1'];
+  const child = Bun.spawn([...pin, process.execPath, ...process.argv.slice(1)], {
+    env: { ...process.env, Q2API_BENCH_CHILD: '1', BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' },
+    stdio: ['inherit', 'inherit', 'inherit'],
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
+  process.exit(await child.exited);
+}
 const REQUESTS = args.quick ? 100 : Number(args.requests);
 const LEVELS = args.concurrency!.split(',').map(Number);
 const ACCOUNTS = 20;
@@ -48,7 +64,7 @@ async function load(total: number, concurrency: number, one: () => Promise<{ ttf
 
 const fake = await spawnFake();
 const fakeUrl = fake.url;
-const gateway = await spawnGateway(fakeUrl);
+const gateway = await spawnGateway(fakeUrl, {}, args.shared ? {} : { cpus: '0' });
 const gw = gateway.proc;
 const gwUrl = gateway.url;
 
@@ -87,7 +103,10 @@ try {
   await load(50, 10, direct);
   await load(50, 10, viaGateway);
 
-  console.log(`gateway bench: ${REQUESTS} streaming requests per level, ${ACCOUNTS} accounts, ${Number(args.gap)} ms between upstream deltas (~19 deltas a reply), bun ${Bun.version}`);
+  console.log(
+    `gateway bench: ${REQUESTS} streaming requests per level, ${ACCOUNTS} accounts, ${Number(args.gap)} ms between upstream deltas (~19 deltas a reply), ` +
+      `${args.shared ? 'all processes on shared CPUs' : 'gateway on CPU 0, fake and load generator on CPU 1'}, bun ${Bun.version}`,
+  );
   console.log('concurrency | direct TTFB p50/p99 | gateway TTFB p50/p99 | added TTFB p50/p99 | added total p50 | gw CPU/req | errors | gw RSS');
   for (const c of LEVELS) {
     const d = await load(REQUESTS, c, direct);

@@ -65,10 +65,17 @@ export async function spawnFake(): Promise<Proc> {
 }
 
 /** `bun src/main.ts serve` against `fakeUrl`, SQLite in a temp DATA_DIR; `cleanup` removes it. */
-export async function spawnGateway(fakeUrl: string, env: Record<string, string> = {}): Promise<Proc & { cleanup(): void }> {
+export async function spawnGateway(
+  fakeUrl: string,
+  env: Record<string, string> = {},
+  opts: { cpus?: string } = {},
+): Promise<Proc & { cleanup(): void }> {
   const dir = mkdtempSync(join(tmpdir(), 'q2api-bench-'));
   const port = await freePort();
-  const proc = Bun.spawn([process.execPath, join(ROOT, 'src/main.ts'), 'serve'], {
+  // `cpus`: run the gateway on these CPUs only (taskset), so that its latency is its own work and
+  // not the scheduler sharing cores between the gateway, the fake and the load generator.
+  const pin = opts.cpus === undefined ? [] : ['taskset', '-c', opts.cpus];
+  const proc = Bun.spawn([...pin, process.execPath, join(ROOT, 'src/main.ts'), 'serve'], {
     cwd: dir,
     env: {
       PATH: process.env.PATH ?? '',

@@ -62,6 +62,12 @@ export interface FinishOptions {
   cancel?: () => void;
 }
 
+interface Counted {
+  emit: StreamPart | undefined;
+  cut: boolean;
+}
+const NOTHING_COUNTED: Counted = { emit: undefined, cut: false };
+
 /** A mid-stream failure as the client sees it: never a silent end_turn. */
 export function interruptedStreamError(e: unknown): GatewayError {
   if (e instanceof UpstreamError) {
@@ -109,26 +115,34 @@ export async function* finishStream(parts: AsyncIterable<MappedPart>, opts: Fini
     return stopSequence === undefined ? { type: 'finish', reason, usage: usageNow } : { type: 'finish', reason, stopSequence, usage: usageNow };
   };
 
-  /** Emits what fits of one delta; true when max_tokens was reached inside it. */
-  async function* counted(channel: OutputChannel, text: string, part: (accepted: string) => StreamPart): AsyncGenerator<StreamPart, boolean> {
-    if (text === '') return false;
+  /**
+   * What fits of one delta, as the part to emit (if any), and whether max_tokens was reached inside
+   * it. A plain async function: a generator per delta cost more than the counting.
+   */
+  async function counted(channel: OutputChannel, text: string, part: (accepted: string) => StreamPart): Promise<Counted> {
+    if (text === '') return NOTHING_COUNTED;
     const r = await tally.add(channel, text, limit);
-    if (r.accepted !== '') yield part(r.accepted);
-    return r.cut;
+    return { emit: r.accepted !== '' ? part(r.accepted) : undefined, cut: r.cut };
   }
   const textPart = (text: string): StreamPart => ({ type: 'text-delta', text });
 
   try {
     for await (const p of parts) {
       // Held-back text precedes whatever interrupts it.
-      if (p.type !== 'text-delta' && (yield* counted('text', stops.flush(), textPart))) {
-        yield await stopEarly('max_tokens');
-        return;
+      if (p.type !== 'text-delta') {
+        const held = await counted('text', stops.flush(), textPart);
+        if (held.emit) yield held.emit;
+        if (held.cut) {
+          yield await stopEarly('max_tokens');
+          return;
+        }
       }
       switch (p.type) {
         case 'text-delta': {
           const { emit, stop } = stops.push(p.text);
-          if (yield* counted('text', emit, textPart)) {
+          const c = await counted('text', emit, textPart);
+          if (c.emit) yield c.emit;
+          if (c.cut) {
             yield await stopEarly('max_tokens');
             return;
           }
@@ -138,20 +152,26 @@ export async function* finishStream(parts: AsyncIterable<MappedPart>, opts: Fini
           }
           break;
         }
-        case 'thinking-delta':
-          if (yield* counted('thinking', p.text, (text) => ({ type: 'thinking-delta', text }))) {
+        case 'thinking-delta': {
+          const c = await counted('thinking', p.text, (text) => ({ type: 'thinking-delta', text }));
+          if (c.emit) yield c.emit;
+          if (c.cut) {
             yield { type: 'thinking-end' };
             yield await stopEarly('max_tokens');
             return;
           }
           break;
-        case 'tool-call-delta':
-          if (yield* counted('tool', p.argumentsDelta, (argumentsDelta) => ({ type: 'tool-call-delta', id: p.id, argumentsDelta }))) {
+        }
+        case 'tool-call-delta': {
+          const c = await counted('tool', p.argumentsDelta, (argumentsDelta) => ({ type: 'tool-call-delta', id: p.id, argumentsDelta }));
+          if (c.emit) yield c.emit;
+          if (c.cut) {
             yield { type: 'tool-call-end', id: p.id, input: {}, invalid: `arguments cut off at max_tokens (${limit})` };
             yield await stopEarly('max_tokens');
             return;
           }
           break;
+        }
         case 'tool-call-end':
           toolCalled = true;
           yield p;
@@ -177,7 +197,9 @@ export async function* finishStream(parts: AsyncIterable<MappedPart>, opts: Fini
           return;
       }
     }
-    if (yield* counted('text', stops.flush(), textPart)) {
+    const rest = await counted('text', stops.flush(), textPart);
+    if (rest.emit) yield rest.emit;
+    if (rest.cut) {
       yield await stopEarly('max_tokens');
       return;
     }

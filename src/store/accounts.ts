@@ -146,9 +146,10 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
   const { conn, sealer, clock } = deps;
   const { db } = conn;
   const t = conn.tables.accounts;
+  const sqliteRaw = conn.dialect === 'sqlite' ? conn.raw : undefined;
   const successStatement =
-    conn.dialect === 'sqlite'
-      ? conn.raw.prepare(
+    sqliteRaw !== undefined
+      ? sqliteRaw.prepare(
           'update accounts set success_count = success_count + ?, error_count = 0, last_used_at = ?, updated_at = ? where id = ?',
         )
       : undefined;
@@ -158,8 +159,8 @@ export function createAccountRepository(deps: { conn: Connection; sealer: Sealer
   let flushing: Promise<void> = Promise.resolve();
 
   async function writeSuccesses(batch: Map<string, { n: number; at: Date }>): Promise<void> {
-    if (successStatement) {
-      conn.raw.transaction(() => {
+    if (sqliteRaw !== undefined && successStatement !== undefined) {
+      sqliteRaw.transaction(() => {
         for (const [id, { n, at }] of batch) successStatement.run(n, at.getTime(), at.getTime(), id);
       })();
       return;

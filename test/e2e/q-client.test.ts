@@ -238,6 +238,18 @@ describe('timeouts and cancellation', () => {
     expect(r.disconnectedEarly).toBe(true);
   });
 
+  test('the idle timeout bounds each wait, not the stream: gaps under it pass, a slow consumer does not trip it', async () => {
+    // 8 gaps of 120 ms against a 250 ms idle timeout: ~1 s in all, no single wait near the limit
+    const s = await client({ timeouts: { idleMs: 250 } }).generateAssistantResponse({ body: body('[[fake:long:n=8,gap_ms=120]]'), accessToken: TOKEN });
+    const seen: QEvent[] = [];
+    for await (const e of s.events) {
+      seen.push(e);
+      // the consumer itself takes longer than the timeout once: not reading is not idling
+      if (seen.length === 3) await Bun.sleep(400);
+    }
+    expect(seen.filter((e) => e.type === 'assistantResponse')).toHaveLength(8);
+  });
+
   test('slow_headers: the idle timer also covers the wait for the first frame', async () => {
     const s = await client({ timeouts: { idleMs: 200 } }).generateAssistantResponse({ body: body('[[fake:slow_headers:first_ms=3000]]'), accessToken: TOKEN });
     const { events, error } = await collect(s);
