@@ -12,6 +12,8 @@ import { rssKb, spawnGateway, type SpawnedGateway } from './harness';
 const WORDS = 300_000;
 const WORD = 'lorem_ipsum_dolor_sit_amet_consectetur_adipiscing_elit_sed_do_ ';
 const CRAWL_MS = 5_000;
+/** the answer's first bytes must come within this */
+const FIRST_BYTE_WAIT_MS = 8_000;
 /** the reader takes one chunk, then pauses this long */
 const PAUSE_MS = 200;
 /** RSS sampled this often; its floors in two 2 s windows are compared, after a ramp-up second */
@@ -61,7 +63,10 @@ test('a client reading at a crawl: gateway RSS does not creep, the upstream wait
   sock.write(`POST /v1/messages HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(payload)}\r\n\r\n${payload}`);
   let read = 0;
   let ended = false;
+  let firstData = () => {};
+  const started = new Promise<void>((resolve) => (firstData = resolve));
   sock.on('data', (chunk: Buffer) => {
+    if (read === 0) firstData();
     read += chunk.length;
     sock.pause();
     setTimeout(() => sock.resume(), PAUSE_MS);
@@ -69,11 +74,14 @@ test('a client reading at a crawl: gateway RSS does not creep, the upstream wait
   sock.on('end', () => (ended = true));
   sock.on('error', () => {});
 
+  // The crawl is timed from the first bytes: the fake can take a while to script 300,000 words.
+  await Promise.race([started, Bun.sleep(FIRST_BYTE_WAIT_MS)]);
+  expect(read).toBeGreaterThan(0);
   const samples: Array<{ at: number; rss: number }> = [];
-  const started = Date.now();
-  while (Date.now() - started < CRAWL_MS) {
+  const crawlStart = Date.now();
+  while (Date.now() - crawlStart < CRAWL_MS) {
     await Bun.sleep(SAMPLE_MS);
-    samples.push({ at: Date.now() - started, rss: rssKb(gw.proc.pid) });
+    samples.push({ at: Date.now() - crawlStart, rss: rssKb(gw.proc.pid) });
   }
   sock.destroy();
   expect(ended).toBe(false); // still streaming when the client gave up
@@ -100,4 +108,4 @@ test('a client reading at a crawl: gateway RSS does not creep, the upstream wait
   expect(up.done).toBe(true);
   expect(up.disconnectedEarly).toBe(true);
   expect(up.bytesSent).toBeLessThan(upstreamTotal * 0.8);
-}, 15_000);
+}, 25_000);
