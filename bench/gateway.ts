@@ -27,6 +27,10 @@ const { values: args } = parseArgs({
 
 // Re-run pinned to CPU 1 (the fake inherits it), and with Bun's fetch limit raised: 500 concurrent
 // streams from one process would otherwise queue inside fetch (BUN_CONFIG_MAX_HTTP_REQUESTS, 256).
+if (!args.shared && Bun.which('taskset') === null) {
+  console.error('taskset not found (util-linux): running unpinned, as with --shared');
+  args.shared = true;
+}
 if (process.env.Q2API_BENCH_CHILD === undefined) {
   const pin = args.shared ? [] : ['taskset', '-c', '1'];
   const child = Bun.spawn([...pin, process.execPath, ...process.argv.slice(1)], {
