@@ -3,22 +3,8 @@
 
 import type { AuthMethod, NewAccount } from '../store/accounts';
 
-export interface AccountInput {
-  label?: string | null;
-  clientId?: string | null;
-  clientSecret?: string | null;
-  refreshToken?: string | null;
-  accessToken?: string | null;
-  other?: Record<string, unknown> | null;
-  enabled?: boolean;
-  authMethod?: AuthMethod;
-  region?: string | null;
-  profileArn?: string | null;
-  expiresAt?: string | number | null;
-  priority?: number;
-  /** this account's own outbound proxy (http:// or https://, credentials allowed) */
-  proxy?: string | null;
-}
+/** A new account as it arrives over the wire: NewAccount's fields, with `expiresAt` as ISO text or epoch. */
+export type AccountInput = Omit<NewAccount, 'expiresAt'> & { expiresAt?: string | number | null };
 
 export class InputError extends Error {
   constructor(

@@ -57,6 +57,7 @@ export interface NewAccount {
   region?: string | null;
   profileArn?: string | null;
   priority?: number;
+  /** this account's own outbound proxy (http:// or https://, credentials allowed) */
   proxy?: string | null;
 }
 

@@ -2,7 +2,7 @@
 // headers, both wire dialects, proxy, timeouts and cancellation; turns a response into QEvents.
 import { createHash, randomUUID as cryptoRandomUUID } from 'node:crypto';
 import { platform, release } from 'node:os';
-import { classifyHttpError, UpstreamError, withRequestId } from './errors';
+import { classifyHttpError, parseJsonObject, UpstreamError, withRequestId } from './errors';
 import { EventStreamDecoder, EventStreamError } from './eventstream';
 import { type FetchProxy, fetchProxyOption, type ProxyConfig } from './proxy';
 import { frameToEvent, type QEvent } from './q-events';
@@ -239,17 +239,12 @@ export function createQClient(options: QClientOptions): QClient {
       const requestId = res.headers.get('x-amzn-requestid') ?? undefined;
       const text = await readCapped(res, res.ok ? Number.POSITIVE_INFINITY : MAX_ERROR_BODY_BYTES);
       if (!res.ok) throw classifyHttpError(res.status, res.headers, text, requestId);
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      const parsed = parseJsonObject(text);
+      if (parsed === undefined) {
         const what = `${op}: response is not a JSON object: ${text.slice(0, 200)}`;
         throw new UpstreamError('server_error', what, { status: res.status, requestId });
       }
-      return parsed as Record<string, unknown>;
+      return parsed;
     } catch (e) {
       throw call.translate(e, 'before_first_byte');
     } finally {

@@ -84,16 +84,21 @@ export interface ErrorBody {
   type?: string;
 }
 
-/** Lenient JSON error-body reader: non-JSON or non-object bodies yield `{}`. */
-export function parseErrorBody(bodyText: string): ErrorBody {
+/** `text` parsed as a JSON object; undefined for anything else (not JSON, an array, a scalar, null). */
+export function parseJsonObject(text: string): Record<string, unknown> | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(bodyText);
+    parsed = JSON.parse(text);
   } catch {
-    return {};
+    return undefined;
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
-  const o = parsed as Record<string, unknown>;
+  return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+}
+
+/** Lenient JSON error-body reader: non-JSON or non-object bodies yield `{}`. */
+export function parseErrorBody(bodyText: string): ErrorBody {
+  const o = parseJsonObject(bodyText);
+  if (o === undefined) return {};
   const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
   const out: ErrorBody = {};
   // The SDKs accept all three spellings of the message key (json_errors.rs).
@@ -355,16 +360,12 @@ export class AuthError extends Error {
 export function classifyAuthError(status: number, bodyText: string, grant?: string): AuthError {
   let error: string | undefined;
   let description: string | undefined;
-  try {
-    const o: unknown = JSON.parse(bodyText);
-    if (o !== null && typeof o === 'object' && !Array.isArray(o)) {
-      const r = o as Record<string, unknown>;
-      if (typeof r.error === 'string' && r.error !== '') error = r.error;
-      const d = r.error_description ?? r.message ?? r.Message;
-      if (typeof d === 'string') description = d;
-    }
-  } catch {
-    // non-JSON bodies (proxies, load balancers) are classified by status below
+  // non-JSON bodies (proxies, load balancers) are classified by status below
+  const r = parseJsonObject(bodyText);
+  if (r !== undefined) {
+    if (typeof r.error === 'string' && r.error !== '') error = r.error;
+    const d = r.error_description ?? r.message ?? r.Message;
+    if (typeof d === 'string') description = d;
   }
   // Kiro social refresh answers `400 {"message":"Invalid refresh token provided"}` with no `error`.
   if (error === undefined && /invalid refresh token|invalid_grant/i.test(bodyText)) error = 'invalid_grant';

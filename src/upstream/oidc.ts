@@ -1,6 +1,6 @@
 // AWS SSO OIDC client (Builder ID / IAM Identity Center, upstream-protocol.md §4): client
 // registration, device authorization and CreateToken. Unsigned JSON POSTs; failures are AuthError.
-import { AuthError, classifyAuthError } from './errors';
+import { AuthError, classifyAuthError, parseJsonObject } from './errors';
 import { fetchProxyOption, type ProxyConfig } from './proxy';
 
 /** Builder ID is served from us-east-1 only; IdC uses the region of the instance. */
@@ -228,16 +228,11 @@ export async function authPostJson(input: AuthPostInput): Promise<Record<string,
       throw new AuthError('network', `${input.url}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     if (!res.ok) throw classifyAuthError(res.status, text, input.grant);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = undefined;
-    }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    const parsed = parseJsonObject(text);
+    if (parsed === undefined) {
       throw new AuthError('invalid_response', `${input.url}: response is not a JSON object`, { status: res.status });
     }
-    return parsed as Record<string, unknown>;
+    return parsed;
   } finally {
     clearTimeout(timer);
     input.signal?.removeEventListener('abort', onAbort);
