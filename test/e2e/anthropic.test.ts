@@ -10,6 +10,7 @@ import { startGateway, type Gateway } from '../support/gateway';
 import { anthropicRoutes } from '../../src/http/anthropic';
 import { createChatEngine } from '../../src/chat/engine';
 import { readSignature } from '../../src/dialects/anthropic/signature';
+import { rejectionOf } from '../support/rejection';
 
 const KEY = 'sk-test-client-key';
 const AT = 'fake-at-anthropic-e2e';
@@ -60,15 +61,7 @@ const user = (content: Anthropic.MessageParam['content']): Anthropic.MessagePara
 const qRequests = () => fake.requests().filter((r) => r.operation === 'GenerateAssistantResponse' || r.operation === 'SendMessage');
 const lastQBody = () => qRequests().at(-1)!.body as { conversationState: Record<string, any> };
 
-async function apiError(p: Promise<unknown>): Promise<InstanceType<typeof Anthropic.APIError>> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(Anthropic.APIError);
-    return e as InstanceType<typeof Anthropic.APIError>;
-  }
-  throw new Error('expected an API error');
-}
+const apiError = (p: Promise<unknown>) => rejectionOf<InstanceType<typeof Anthropic.APIError>>(p, Anthropic.APIError);
 
 /** Raw SSE events of a streaming call, parsed. */
 async function rawEvents(body: object, headers: Record<string, string> = {}): Promise<{ status: number; events: any[]; headers: Headers }> {

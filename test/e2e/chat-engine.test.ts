@@ -13,6 +13,7 @@ import { machineIdFor } from '../../src/upstream/client';
 import { type FakeUpstream, startFakeUpstream, tokenFingerprint } from '../fake-upstream/server';
 import { type Gateway, startGateway } from '../support/gateway';
 import { conversation } from '../support/conversation';
+import { rejectionOf } from '../support/rejection';
 
 const PLAIN_TEXT = 'Hello from the fake upstream. This reply is split into many small events.';
 const HOUR_MS = 3_600_000;
@@ -68,15 +69,7 @@ function conv(text: string, extra: Partial<Conversation> = {}): Conversation {
 
 const opts = (signal: AbortSignal = new AbortController().signal) => ({ signal, requestId: 'req-test' });
 
-async function rejection(p: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(GatewayError);
-    return e as GatewayError;
-  }
-  throw new Error('expected the run to reject');
-}
+const rejection = (p: Promise<unknown>) => rejectionOf(p, GatewayError);
 
 const qRequests = () => fake.requests().filter((r) => r.listener === 'q' && r.operation === 'GenerateAssistantResponse');
 

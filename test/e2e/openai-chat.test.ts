@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:tes
 import OpenAI from 'openai';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/server';
 import { startGateway, type Gateway } from '../support/gateway';
+import { rejectionOf } from '../support/rejection';
 
 const KEY = 'sk-openai-e2e';
 const PLAIN = 'Hello from the fake upstream. This reply is split into many small events.';
@@ -65,15 +66,7 @@ function lastQBody(): any {
   return r?.body;
 }
 
-async function rejection(p: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(OpenAI.APIError);
-    return e as InstanceType<typeof OpenAI.APIError>;
-  }
-  throw new Error('expected the SDK to throw');
-}
+const rejection = (p: Promise<unknown>) => rejectionOf<InstanceType<typeof OpenAI.APIError>>(p, OpenAI.APIError);
 
 describe('text', () => {
   test('non-streaming: chat.completion with id, model echoed, usage, headers', async () => {

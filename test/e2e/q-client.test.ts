@@ -7,6 +7,7 @@ import { createQClient, machineIdFor, type QClientOptions, type QStream } from '
 import { UpstreamError } from '../../src/upstream/errors';
 import type { QEvent } from '../../src/upstream/q-events';
 import { type FakeUpstream, startFakeUpstream, tokenFingerprint } from '../fake-upstream/server';
+import { rejectionOf } from '../support/rejection';
 
 const TOKEN = 'fake-at-client-test';
 const PLAIN_TEXT = 'Hello from the fake upstream. This reply is split into many small events.';
@@ -45,15 +46,7 @@ async function collect(stream: QStream): Promise<{ events: QEvent[]; error?: unk
 }
 const text = (events: QEvent[]) => events.map((e) => (e.type === 'assistantResponse' ? e.content : '')).join('');
 
-async function rejection(p: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(UpstreamError);
-    return e as UpstreamError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (p: Promise<unknown>) => rejectionOf(p, UpstreamError);
 
 /** The fake finishes its record when the connection is gone; poll briefly for it. */
 async function lastRecord(path?: string) {

@@ -5,6 +5,7 @@ import { AuthError } from '../../src/upstream/errors';
 import { createKiroAuthClient } from '../../src/upstream/kiro-auth';
 import { BUILDER_ID_START_URL, createOidcClient, KIRO_CLIENT_NAME, Q_SCOPES } from '../../src/upstream/oidc';
 import { FAKE_PROFILE_ARN, type FakeUpstream, startFakeUpstream } from '../fake-upstream/server';
+import { rejectionOf } from '../support/rejection';
 
 // The fake's clock is ours: device polling intervals pass without sleeping.
 let clock = Date.parse('2026-06-01T00:00:00Z');
@@ -20,15 +21,7 @@ beforeEach(() => {
   fake.reset();
 });
 
-async function authRejection(p: Promise<unknown>): Promise<AuthError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(AuthError);
-    return e as AuthError;
-  }
-  throw new Error('expected a rejection');
-}
+const authRejection = (p: Promise<unknown>) => rejectionOf(p, AuthError);
 
 describe('SSO OIDC', () => {
   const oidc = () => createOidcClient({ endpoint: fake.url });

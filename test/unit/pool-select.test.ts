@@ -5,6 +5,7 @@ import { GatewayError } from '../../src/http/errors';
 import type { AccountLease, AccountPool } from '../../src/pool/pool';
 import { UpstreamError } from '../../src/upstream/errors';
 import { makeAccount, poolRig, scriptedRandom, T0 } from './pool-fakes';
+import { rejectionOf } from '../support/rejection';
 
 const MIN = 60_000;
 const abc = () => ['a', 'b', 'c'].map((id, i) => makeAccount(id, { createdAt: new Date(T0 - 3 * MIN + i * MIN) }));
@@ -20,15 +21,7 @@ async function sequence(pool: AccountPool, n: number, opts: { stickyKey?: string
   return out;
 }
 
-async function rejection(p: Promise<unknown>): Promise<GatewayError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(GatewayError);
-    return e as GatewayError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (p: Promise<unknown>) => rejectionOf(p, GatewayError);
 
 const throttled = (retryAfterMs?: number) =>
   new UpstreamError('throttled', 'upstream 429 ThrottlingException: Too many requests', { status: 429, ...(retryAfterMs === undefined ? {} : { retryAfterMs }) });

@@ -4,6 +4,7 @@ import { describe, expect, test } from 'bun:test';
 import { createQClient, DEFAULT_Q_TIMEOUTS, type FetchFn } from '../../src/upstream/client';
 import { UpstreamError } from '../../src/upstream/errors';
 import { encodeEvent } from '../../src/upstream/eventstream-encode';
+import { rejectionOf } from '../support/rejection';
 
 interface Seen {
   url: string;
@@ -28,15 +29,7 @@ const hangingFetch: FetchFn = (_input, init) =>
 const eventStream = (...frames: Uint8Array[]) =>
   new Response(Buffer.concat(frames), { headers: { 'content-type': 'application/vnd.amazon.eventstream', 'x-amzn-requestid': 'rid-1' } });
 
-async function rejection(p: Promise<unknown>): Promise<UpstreamError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(UpstreamError);
-    return e as UpstreamError;
-  }
-  throw new Error('expected a rejection');
-}
+const rejection = (p: Promise<unknown>) => rejectionOf(p, UpstreamError);
 
 describe('createQClient', () => {
   test('defaults', () => {
