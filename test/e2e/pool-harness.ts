@@ -13,7 +13,7 @@ import { buildContext } from '../../src/main';
 import { createAccountPool } from '../../src/pool/pool';
 import type { Account } from '../../src/store/accounts';
 import type { FakeUpstream } from '../fake-upstream/server';
-import { TEST_ADMIN_KEY } from '../support/gateway';
+import { adminCall, jsonOrText, TEST_ADMIN_KEY } from '../support/gateway';
 
 export interface OffsetClock extends Clock {
   advance(ms: number): void;
@@ -64,31 +64,19 @@ export async function startPoolGateway(fake: FakeUpstream, clock: OffsetClock, e
   const ctx: AppContext = { ...built, clock, pool };
   const app = createApp(ctx).listen({ hostname: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${app.server!.port}`;
-  const headers = { authorization: `Bearer ${ctx.adminKey}`, 'content-type': 'application/json' };
-  const json = async (res: Response) => {
-    const text = await res.text();
-    try {
-      return JSON.parse(text);
-    } catch {
-      return text;
-    }
-  };
   return {
     url,
     ctx,
     clock,
     logs,
-    async admin(method, path, body) {
-      const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-      return { status: res.status, json: await json(res) };
-    },
+    admin: (method, path, body) => adminCall(url, ctx.adminKey, method, path, body),
     async ask(text, extra = {}) {
       const res = await fetch(`${url}/v1/messages`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...extra },
         body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: text }] }),
       });
-      return { status: res.status, json: await json(res), headers: res.headers };
+      return { status: res.status, json: await jsonOrText(res), headers: res.headers };
     },
     async addAccount(name, over = {}) {
       fake.seedToken({ accessToken: `at-${name}`, refreshToken: `rt-${name}`, expiresIn: 3600 * 6, authMethod: 'social' });

@@ -11,6 +11,7 @@ import { createLogger } from '../../src/log';
 import { buildContext } from '../../src/main';
 import { createApp } from '../../src/app';
 import type { AppContext } from '../../src/context';
+import { adminCall } from '../support/gateway';
 
 export const ROOT = resolve(import.meta.dir, '../..');
 export const ADMIN_KEY = 'faults-admin-key-0123456789';
@@ -123,19 +124,7 @@ export async function spawnGateway(env: Record<string, string> = {}): Promise<Sp
     proc,
     dataDir,
     output: () => lines,
-    async admin(method, path, body) {
-      const res = await fetch(url + path, {
-        method,
-        headers: { authorization: `Bearer ${ADMIN_KEY}`, 'content-type': 'application/json' },
-        body: body === undefined ? undefined : JSON.stringify(body),
-      });
-      const text = await res.text();
-      let json: unknown = text;
-      try {
-        json = JSON.parse(text);
-      } catch {}
-      return { status: res.status, json };
-    },
+    admin: (method, path, body) => adminCall(url, ADMIN_KEY, method, path, body),
     async kill(signal = 'SIGTERM') {
       proc.kill(signal);
       return proc.exited;

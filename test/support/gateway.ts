@@ -50,15 +50,7 @@ export async function startGateway(opts: { databaseUrl?: string; env?: Env; upst
     ctx,
     logs,
     adminHeaders,
-    async admin(method, path, body) {
-      const res = await fetch(url + path, { method, headers: adminHeaders, body: body === undefined ? undefined : JSON.stringify(body) });
-      const text = await res.text();
-      let json: unknown = text;
-      try {
-        json = JSON.parse(text);
-      } catch {}
-      return { status: res.status, json };
-    },
+    admin: (method, path, body) => adminCall(url, ctx.adminKey, method, path, body),
     async stop() {
       await app.stop(true);
       await ctx.pool.close();
@@ -66,4 +58,24 @@ export async function startGateway(opts: { databaseUrl?: string; env?: Env; upst
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A response body as JSON when it parses, else as its text. */
+export async function jsonOrText(res: Response): Promise<any> {
+  const text = await res.text();
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** An admin-API call with the key and a JSON body: the answer's status and body (JSON, else text). */
+export async function adminCall(url: string, adminKey: string, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const res = await fetch(url + path, {
+    method,
+    headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, json: await jsonOrText(res) };
 }

@@ -4,6 +4,7 @@
 import { describe, expect, test } from 'bun:test';
 import { EventStreamDecoder, EventStreamError, type Frame, type HeaderValue, MAX_FRAME_BYTES } from '../../src/upstream/eventstream';
 import { encodeFrame } from '../../src/upstream/eventstream-encode';
+import { concatBytes } from '../support/bytes';
 import { mulberry32 } from '../support/prng';
 
 type Rand = () => number;
@@ -11,15 +12,6 @@ const int = (rand: Rand, n: number): number => Math.floor(rand() * n);
 const pick = <T>(rand: Rand, items: readonly T[]): T => items[int(rand, items.length)]!;
 const randomBytes = (rand: Rand, n: number): Uint8Array => Uint8Array.from({ length: n }, () => int(rand, 256));
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 const NAMES = [':event-type', ':content-type', ':message-type', ':exception-type', 'x-n', 'é', 'k'];
 const TEXTS = ['assistantResponseEvent', 'application/json', 'event', '', 'ünï', '\uFEFFbom', 'a'.repeat(70)];
@@ -67,7 +59,7 @@ function baseStream(rand: Rand): BaseStream {
     frames.push(encodeFrame(headers, randomBytes(rand, int(rand, 120))));
   }
   const starts = frames.map((_, i) => frames.slice(0, i).reduce((n, f) => n + f.length, 0));
-  return { bytes: concat(frames), starts };
+  return { bytes: concatBytes(frames), starts };
 }
 
 const INTERESTING_LENGTHS = [0, 1, 12, 15, 16, 17, 255, 0x7fffffff, 0xfffffff0, 0xffffffff, MAX_FRAME_BYTES, MAX_FRAME_BYTES + 1, 128 * 1024, 128 * 1024 + 1];
@@ -122,12 +114,12 @@ function mutate(rand: Rand, base: BaseStream, other: BaseStream): Uint8Array {
       }
       case 1: {
         const p = int(rand, b.length + 1);
-        b = concat([b.subarray(0, p), randomBytes(rand, 1 + int(rand, 8)), b.subarray(p)]);
+        b = concatBytes([b.subarray(0, p), randomBytes(rand, 1 + int(rand, 8)), b.subarray(p)]);
         break;
       }
       case 2: {
         const p = int(rand, b.length + 1);
-        b = concat([b.subarray(0, p), b.subarray(p + 1 + int(rand, 8))]);
+        b = concatBytes([b.subarray(0, p), b.subarray(p + 1 + int(rand, 8))]);
         break;
       }
       case 3:
@@ -141,7 +133,7 @@ function mutate(rand: Rand, base: BaseStream, other: BaseStream): Uint8Array {
         b = garbleHeaders(rand, b, at);
         break;
       default:
-        b = concat([b.subarray(0, int(rand, b.length + 1)), other.bytes.subarray(int(rand, other.bytes.length))]);
+        b = concatBytes([b.subarray(0, int(rand, b.length + 1)), other.bytes.subarray(int(rand, other.bytes.length))]);
     }
   }
   return b;
@@ -173,7 +165,7 @@ function check(rand: Rand, input: Uint8Array, max: number): 'ok' | EventStreamEr
     failure = e;
   }
   if (d.bufferedBytes > max || d.bufferedBytes > MAX_FRAME_BYTES) throw new Error(`buffered ${d.bufferedBytes}`);
-  const reencoded = concat(frames.map((f) => encodeFrame(f.headers, f.payload)));
+  const reencoded = concatBytes(frames.map((f) => encodeFrame(f.headers, f.payload)));
   if (Buffer.compare(reencoded, input.subarray(0, reencoded.length)) !== 0) throw new Error('frames differ from input bytes');
   if (failure === undefined) {
     if (reencoded.length !== input.length) throw new Error('clean end without consuming every byte');

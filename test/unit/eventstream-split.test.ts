@@ -3,17 +3,9 @@
 import { describe, expect, test } from 'bun:test';
 import { decodeEventStream, EventStreamDecoder, EventStreamError, type Frame } from '../../src/upstream/eventstream';
 import { encodeErrorFrame, encodeEvent, encodeException } from '../../src/upstream/eventstream-encode';
+import { concatBytes } from '../support/bytes';
 import { mulberry32 } from '../support/prng';
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /** What a consumer can observe of a frame, in a form toEqual compares exactly. */
 function observable(frames: Frame[]): unknown[] {
@@ -55,7 +47,7 @@ function recordedFrames(): Uint8Array[] {
 }
 
 const FRAMES = recordedFrames();
-const STREAM = concat(FRAMES);
+const STREAM = concatBytes(FRAMES);
 const BOUNDARIES = new Set(FRAMES.reduce<number[]>((acc, f) => [...acc, (acc.at(-1) ?? 0) + f.length], [0]));
 
 function decodeChunks(chunks: Uint8Array[]): Frame[] {

@@ -3,6 +3,7 @@
 import { describe, expect, test } from 'bun:test';
 import { EventStreamDecoder, EventStreamError, type EventStreamErrorKind, type Frame, type HeaderValue, MAX_FRAME_BYTES, MAX_HEADER_BLOCK_BYTES, MAX_PAYLOAD_BYTES, stringHeader } from '../../src/upstream/eventstream';
 import { encodeErrorFrame, encodeEvent, encodeException, encodeFrame } from '../../src/upstream/eventstream-encode';
+import { concatBytes } from '../support/bytes';
 
 const fromHex = (hex: string): Uint8Array => Uint8Array.from(hex.match(/../g)!.map((b) => parseInt(b, 16)));
 const toHex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -18,14 +19,7 @@ const GOLDEN_ERROR =
   '0000007600000066b7610e6b0d3a6d6573736167652d747970650700056572726f720b3a6572726f722d636f646507000d496e7465726e616c4572726f720e3a6572726f722d6d657373616765070022416e20696e7465726e616c20736572766572206572726f72206f636375727265642e8ba171ef';
 
 function concat(...parts: (Uint8Array | number[] | string)[]): Uint8Array {
-  const bytes = parts.map((p) => (typeof p === 'string' ? utf8(p) : Uint8Array.from(p)));
-  const out = new Uint8Array(bytes.reduce((n, b) => n + b.length, 0));
-  let o = 0;
-  for (const b of bytes) {
-    out.set(b, o);
-    o += b.length;
-  }
-  return out;
+  return concatBytes(parts.map((p) => (typeof p === 'string' ? utf8(p) : Uint8Array.from(p))));
 }
 
 /** A 12-byte prelude with a correct CRC, whatever the lengths claim. */
