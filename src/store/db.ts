@@ -4,15 +4,15 @@ import { Database } from 'bun:sqlite';
 import { dirname, join } from 'node:path';
 import type { SQL } from 'drizzle-orm';
 import { drizzle as drizzleSqlite } from 'drizzle-orm/bun-sqlite';
-import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePg } from 'drizzle-orm/postgres-js';
-import mysql from 'mysql2/promise';
-import postgres from 'postgres';
+import type { PoolOptions } from 'mysql2/promise';
+import type { Options as PostgresOptions } from 'postgres';
 import { redactUrl } from '../config';
 import { ensureDataDir } from './keys';
-import * as mysqlSchema from './schema/mysql';
-import * as pgSchema from './schema/pg';
+// The PostgreSQL and MySQL drivers, their drizzle adapters and schemas are imported when such a
+// database is opened: the default SQLite set-up does not pay ~100 ms of start-up and their memory.
+import type * as mysqlSchema from './schema/mysql';
+import type * as pgSchema from './schema/pg';
 import * as sqliteSchema from './schema/sqlite';
 
 export type Dialect = 'sqlite' | 'postgres' | 'mysql';
@@ -115,9 +115,9 @@ export async function connect(target: DatabaseTarget): Promise<Connection> {
     case 'sqlite':
       return connectSqlite(target.path);
     case 'postgres':
-      return connectPostgres(target.url);
+      return await connectPostgres(target.url);
     case 'mysql':
-      return connectMysql(target.url);
+      return await connectMysql(target.url);
   }
 }
 
@@ -158,7 +158,12 @@ function connectSqlite(path: string): Connection {
   };
 }
 
-function connectPostgres(url: string): Connection {
+async function connectPostgres(url: string): Promise<Connection> {
+  const [{ default: postgres }, { drizzle: drizzlePg }, pgSchema] = await Promise.all([
+    import('postgres'),
+    import('drizzle-orm/postgres-js'),
+    import('./schema/pg'),
+  ]);
   const client = postgres(url, pgOptions({ max: PG_POOL_MAX }));
   const db = drizzlePg(client);
   let closed = false;
@@ -187,7 +192,7 @@ function connectPostgres(url: string): Connection {
 
 /** postgres.js options shared by the pool and the migration connection. The session time zone is UTC so
  *  timestamptz text always ends in +00, whatever the server or database default is. */
-export function pgOptions(extra: postgres.Options<Record<string, never>>): postgres.Options<Record<string, never>> {
+export function pgOptions(extra: PostgresOptions<Record<string, never>>): PostgresOptions<Record<string, never>> {
   return {
     connect_timeout: CONNECT_TIMEOUT_MS / 1000,
     backoff: PG_RECONNECT_BACKOFF_S,
@@ -199,11 +204,16 @@ export function pgOptions(extra: postgres.Options<Record<string, never>>): postg
 
 /** mysql2 options shared by the pool and the migration connection. `timezone: 'Z'` makes mysql2 read
  *  and write JS Dates as UTC; the store itself writes DATETIME text in UTC (drizzle), never local time. */
-export function mysqlOptions(url: string): mysql.PoolOptions {
+export function mysqlOptions(url: string): PoolOptions {
   return { uri: url, timezone: 'Z', connectTimeout: CONNECT_TIMEOUT_MS, supportBigNumbers: true };
 }
 
-function connectMysql(url: string): Connection {
+async function connectMysql(url: string): Promise<Connection> {
+  const [{ default: mysql }, { drizzle: drizzleMysql }, mysqlSchema] = await Promise.all([
+    import('mysql2/promise'),
+    import('drizzle-orm/mysql2'),
+    import('./schema/mysql'),
+  ]);
   const pool = mysql.createPool({ ...mysqlOptions(url), connectionLimit: MYSQL_POOL_MAX });
   const db = drizzleMysql(pool, { mode: 'default' });
   let closed = false;

@@ -5,11 +5,8 @@ import type { Database } from 'bun:sqlite';
 import { sql } from 'drizzle-orm';
 import type { MigrationConfig, MigrationMeta } from 'drizzle-orm/migrator';
 import type { MySqlDialect, MySqlSession } from 'drizzle-orm/mysql-core';
-import { drizzle as drizzleMysql } from 'drizzle-orm/mysql2';
 import type { PgDialect, PgSession } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePg } from 'drizzle-orm/postgres-js';
-import mysql from 'mysql2/promise';
-import postgres from 'postgres';
+import type { RowDataPacket } from 'mysql2/promise';
 import { type Connection, CONNECT_TIMEOUT_MS, type Dialect, mysqlOptions, pgOptions } from './db';
 import { embeddedMigrations } from './migrations.gen';
 
@@ -111,6 +108,7 @@ function migrateSqlite(db: Database, migrations: MigrationMeta[]): number {
 
 /** Advisory locks belong to a session, so the whole migration runs on one dedicated connection. */
 async function migratePostgres(url: string, migrations: MigrationMeta[]): Promise<number> {
+  const [{ default: postgres }, { drizzle: drizzlePg }] = await Promise.all([import('postgres'), import('drizzle-orm/postgres-js')]);
   const client = postgres(
     url,
     // lock_timeout bounds the wait for the advisory lock (and for table locks the DDL needs).
@@ -143,11 +141,12 @@ async function migratePostgres(url: string, migrations: MigrationMeta[]): Promis
 
 /** GET_LOCK belongs to a session too: one dedicated connection, the lock named after the database. */
 async function migrateMysql(url: string, migrations: MigrationMeta[]): Promise<number> {
+  const [{ default: mysql }, { drizzle: drizzleMysql }] = await Promise.all([import('mysql2/promise'), import('drizzle-orm/mysql2')]);
   const conn = await mysql.createConnection(mysqlOptions(url));
   try {
-    const [[dbRow]] = await conn.query<mysql.RowDataPacket[]>('SELECT DATABASE() AS name');
+    const [[dbRow]] = await conn.query<RowDataPacket[]>('SELECT DATABASE() AS name');
     const lockName = MYSQL_LOCK_PREFIX + createHash('sha256').update(String(dbRow?.name)).digest('hex').slice(0, 40);
-    const [[lockRow]] = await conn.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [
+    const [[lockRow]] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [
       lockName,
       MIGRATION_LOCK_TIMEOUT_MS / 1000,
     ]);
@@ -157,13 +156,13 @@ async function migrateMysql(url: string, migrations: MigrationMeta[]): Promise<n
       );
     }
     try {
-      const [[present]] = await conn.query<mysql.RowDataPacket[]>(
+      const [[present]] = await conn.query<RowDataPacket[]>(
         'SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?',
         [HISTORY_TABLE],
       );
       let last: string | number | null = null;
       if (Number(present?.n ?? 0) > 0) {
-        const [[row]] = await conn.query<mysql.RowDataPacket[]>(`SELECT MAX(created_at) AS m FROM \`${HISTORY_TABLE}\``);
+        const [[row]] = await conn.query<RowDataPacket[]>(`SELECT MAX(created_at) AS m FROM \`${HISTORY_TABLE}\``);
         last = (row?.m as string | number | null | undefined) ?? null;
       }
       const applied = countPending(migrations, last);
