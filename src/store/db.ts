@@ -26,6 +26,8 @@ export type DatabaseTarget =
 export const DEFAULT_SQLITE_FILE = 'data.sqlite3';
 /** How long a SQLite writer waits for another (process) to release the write lock before failing. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/** Pause between attempts to switch a SQLite file to WAL while another process holds its lock. */
+const WAL_RETRY_MS = 10;
 /** Requests do a few short queries each; 10 leaves room under PostgreSQL's default 100 connections
  *  for several replicas plus the admin tools. */
 export const PG_POOL_MAX = 10;
@@ -131,7 +133,7 @@ function connectSqlite(path: string): Connection {
   const raw = new Database(path, { create: true });
   // busy_timeout first: switching to WAL itself needs the lock another process may hold.
   raw.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-  if (!isMemorySqlite(path)) raw.exec('PRAGMA journal_mode = WAL');
+  if (!isMemorySqlite(path)) enableWal(raw);
   raw.exec('PRAGMA synchronous = NORMAL'); // durable enough with WAL, as in Python q2api
   const db = drizzleSqlite(raw);
   let closed = false;
@@ -156,6 +158,26 @@ function connectSqlite(path: string): Connection {
       raw.close();
     },
   };
+}
+
+/**
+ * Switching a file to WAL reads its header under a shared lock, then needs an exclusive one. Two
+ * processes opening a fresh file at once both hold the shared lock and want the exclusive one:
+ * SQLite answers one of them SQLITE_BUSY at once, without the busy handler (waiting could only
+ * deadlock). The other finishes quickly, so a retry succeeds; bounded by SQLITE_BUSY_TIMEOUT_MS.
+ * Start-up only, so a synchronous sleep is fine.
+ */
+function enableWal(raw: Database): void {
+  const deadline = Date.now() + SQLITE_BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      raw.exec('PRAGMA journal_mode = WAL');
+      return;
+    } catch (err) {
+      if ((err as { code?: unknown }).code !== 'SQLITE_BUSY' || Date.now() >= deadline) throw err;
+      Bun.sleepSync(WAL_RETRY_MS);
+    }
+  }
 }
 
 async function connectPostgres(url: string): Promise<Connection> {
