@@ -1,6 +1,7 @@
 // Opens one database from DATABASE_URL: bun:sqlite, postgres.js or mysql2, each behind drizzle, and
 // exposes them through one dialect-neutral view (the PostgreSQL-typed builder plus a few raw helpers).
 import { Database } from 'bun:sqlite';
+import { closeSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { SQL } from 'drizzle-orm';
 import { drizzle as drizzleSqlite } from 'drizzle-orm/bun-sqlite';
@@ -26,6 +27,8 @@ export type DatabaseTarget =
 export const DEFAULT_SQLITE_FILE = 'data.sqlite3';
 /** How long a SQLite writer waits for another (process) to release the write lock before failing. */
 export const SQLITE_BUSY_TIMEOUT_MS = 5_000;
+/** A new SQLite file is readable by its owner only: its rows hold sealed secrets. */
+export const SQLITE_FILE_MODE = 0o600;
 /** Pause between attempts to switch a SQLite file to WAL while another process holds its lock. */
 const WAL_RETRY_MS = 10;
 /** Requests do a few short queries each; 10 leaves room under PostgreSQL's default 100 connections
@@ -129,7 +132,12 @@ export function isMemorySqlite(path: string): boolean {
 
 function connectSqlite(path: string): Connection {
   // A missing directory is created owner-only: the file holds sealed secrets, DATA_DIR also master.key.
-  if (!isMemorySqlite(path)) ensureDataDir(dirname(path));
+  if (!isMemorySqlite(path)) {
+    ensureDataDir(dirname(path));
+    // Created owner-only before SQLite opens it (its -wal and -shm files copy these permissions); an
+    // existing file is left as the operator set it.
+    closeSync(openSync(path, 'a', SQLITE_FILE_MODE));
+  }
   const raw = new Database(path, { create: true });
   // busy_timeout first: switching to WAL itself needs the lock another process may hold.
   raw.exec(`PRAGMA busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);

@@ -14,12 +14,15 @@ const base = mkdtempSync(join(tmpdir(), 'q2api-sqlite-'));
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 const key = new Uint8Array(32).fill(3);
 
-test('an empty DATABASE_URL means DATA_DIR/data.sqlite3, in WAL mode, DATA_DIR created 0700', async () => {
+test('an empty DATABASE_URL means DATA_DIR/data.sqlite3, in WAL mode, DATA_DIR created 0700 and the files 0600', async () => {
   const dataDir = join(base, 'fresh', 'data');
   const store = await openStore({ databaseUrl: '', dataDir, masterKey: key });
   try {
     expect(store.dialect).toBe('sqlite');
     await store.accounts.create({ label: 'x' });
+    for (const file of ['data.sqlite3', 'data.sqlite3-wal', 'data.sqlite3-shm']) {
+      expect([file, statSync(join(dataDir, file)).mode & 0o777]).toEqual([file, 0o600]);
+    }
   } finally {
     await store.close();
   }
