@@ -41,6 +41,8 @@ export interface Config {
   maxAttempts: number;
   /** largest request body accepted on /v1/* (413 beyond) */
   maxRequestBytes: number;
+  /** memory for converted conversation history reused by the next request of a conversation; 0 = off */
+  historyCacheBytes: number;
   /** image URLs in requests are fetched with these limits */
   imageFetch: { maxBytes: number; timeoutMs: number; allowPrivate: boolean };
   /** operations (src/obs): request log, metrics, shutdown */
@@ -246,6 +248,8 @@ export function parseConfig(env: Env): Config {
     maxAttempts: int('MAX_ATTEMPTS', 3, 1, 20),
     // Anthropic's own limit is 32 MB; a Claude Code session with images stays well below it.
     maxRequestBytes: int('MAX_REQUEST_BYTES', 32 * 1024 * 1024, 1024, 512 * 1024 * 1024),
+    // ~20 Claude Code–sized conversations; each costs about twice its history's JSON size.
+    historyCacheBytes: int('HISTORY_CACHE_MB', 64, 0, 65_536) * 1024 * 1024,
     imageFetch: {
       // Q accepts images up to 10 MiB each (Q CLI's limit).
       maxBytes: int('IMAGE_FETCH_MAX_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),

@@ -1,11 +1,31 @@
 // Token counting for usage, count_tokens and context checks: cl100k_base (as the Python q2api), over
-// everything the builder sends, with a per-block LRU so a growing agent conversation costs one turn.
+// everything the builder sends, with a per-block LRU so a growing agent conversation costs one turn;
+// with a CountPrior (src/chat/memo.ts) the unchanged leading messages are not even looked up.
 
 import type { Conversation, ContentPart, Message } from './dialects/conversation';
+
+/** What a count keeps for the next request of the same conversation (raw counts, no multiplier). */
+export interface CountMemo {
+  /** totals[i]: tokens of messages 0 … i */
+  readonly totals: readonly number[];
+  /** tokens of the tool definitions */
+  readonly tools: number;
+}
+
+/** A previous count of the conversation, and how much of it still holds (checked by the caller). */
+export interface CountPrior {
+  memo: CountMemo;
+  /** leading messages equal, part by part, to those the memo counted */
+  sharedMessages: number;
+  /** the tool list equals the one the memo counted */
+  sameTools: boolean;
+}
 
 export interface TokenCounter {
   /** everything sent, × multiplier, an integer */
   countConversation(conv: Conversation): Promise<number>;
+  /** the same, counting only what `prior` does not cover, and the memo for the next request */
+  countDetailed(conv: Conversation, prior?: CountPrior): Promise<{ tokens: number; memo: CountMemo }>;
   /** raw count, no multiplier, no cache (output deltas rarely repeat) */
   countText(text: string): Promise<number>;
 }
@@ -14,6 +34,8 @@ export interface TokenCacheStats {
   hits: number;
   misses: number;
   entries: number;
+  /** messages whose count came from a CountPrior */
+  reusedMessages: number;
 }
 
 /** The counter with its cache statistics (tests and metrics); assignable to TokenCounter. */
@@ -83,7 +105,7 @@ export function createTokenCounter(opts: { multiplier: number; cacheEntries?: nu
   const capacity = Math.max(0, Math.floor(opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES));
   // Map iteration order is insertion order: re-inserting on a hit makes the first key the LRU one.
   const cache = new Map<string, number>();
-  const stats = { hits: 0, misses: 0 };
+  const stats = { hits: 0, misses: 0, reusedMessages: 0 };
   let encoder: Promise<Encoder> | undefined;
   const getEncoder = (): Promise<Encoder> => {
     encoder ??= loadEncoder().catch((e: unknown) => {
@@ -139,22 +161,41 @@ export function createTokenCounter(opts: { multiplier: number; cacheEntries?: nu
     return n;
   }
 
+  async function countDetailed(conv: Conversation, prior?: CountPrior): Promise<{ tokens: number; memo: CountMemo }> {
+    const encode = await getEncoder();
+    let n = 0;
+    if (conv.system !== '') n += SYSTEM_OVERHEAD_TOKENS + countBlock(encode, conv.system);
+    let tools = 0;
+    if (prior?.sameTools) tools = prior.memo.tools;
+    else {
+      for (const tool of conv.tools) {
+        tools += TOOL_DEFINITION_OVERHEAD_TOKENS + countBlock(encode, `${tool.name}\n${tool.description}\n${json(tool.inputSchema)}`);
+      }
+    }
+    n += tools;
+    // Messages the previous request of the conversation counted keep their running total.
+    const shared = prior === undefined ? 0 : Math.min(prior.sharedMessages, prior.memo.totals.length, conv.messages.length);
+    const totals = shared > 0 ? prior!.memo.totals.slice(0, shared) : [];
+    let running = shared > 0 ? totals[shared - 1]! : 0;
+    for (let i = shared; i < conv.messages.length; i++) {
+      running += countMessage(encode, conv.messages[i]!);
+      totals.push(running);
+    }
+    stats.reusedMessages += shared;
+    n += running;
+    // The JSON-only instruction carries the schema into the prompt (q-request.ts).
+    if (conv.responseFormat.type === 'json_schema') n += countBlock(encode, json(conv.responseFormat.schema));
+    return { tokens: Math.floor(n * opts.multiplier), memo: { totals, tools } };
+  }
+
   return {
     async countConversation(conv) {
-      const encode = await getEncoder();
-      let n = 0;
-      if (conv.system !== '') n += SYSTEM_OVERHEAD_TOKENS + countBlock(encode, conv.system);
-      for (const tool of conv.tools) {
-        n += TOOL_DEFINITION_OVERHEAD_TOKENS + countBlock(encode, `${tool.name}\n${tool.description}\n${json(tool.inputSchema)}`);
-      }
-      for (const message of conv.messages) n += countMessage(encode, message);
-      // The JSON-only instruction carries the schema into the prompt (q-request.ts).
-      if (conv.responseFormat.type === 'json_schema') n += countBlock(encode, json(conv.responseFormat.schema));
-      return Math.floor(n * opts.multiplier);
+      return (await countDetailed(conv)).tokens;
     },
+    countDetailed,
     async countText(text) {
       return countGuarded(await getEncoder(), text);
     },
-    stats: () => ({ hits: stats.hits, misses: stats.misses, entries: cache.size }),
+    stats: () => ({ hits: stats.hits, misses: stats.misses, entries: cache.size, reusedMessages: stats.reusedMessages }),
   };
 }

@@ -7,12 +7,14 @@ import type { Conversation, StreamPart } from '../dialects/conversation';
 import { GatewayError } from '../http/errors';
 import type { Logger } from '../log';
 import type { AccountLease } from '../pool/pool';
-import { createTokenCounter } from '../tokens';
+import { type CountMemo, createTokenCounter } from '../tokens';
 import { machineIdFor, type QAuthMethod, type QStream } from '../upstream/client';
 import { UpstreamError } from '../upstream/errors';
 import { type ResolvedModel, resolveModel } from '../upstream/models';
 import type { QEvent } from '../upstream/q-events';
 import { type BuiltRequest, buildQRequest, DEFAULT_THINKING_BUDGET } from '../upstream/q-request';
+import type { HistoryResume } from '../upstream/q-request-cache';
+import { ConversationMemo, DEFAULT_MEMO_BYTES, type Recall } from './memo';
 import { clientError, exhaustedError, failoverAction } from './failover';
 import { chatStream } from './stream';
 import type { ChatEngine, ChatRun, ChatRunOptions } from './types';
@@ -45,7 +47,22 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
   // countText (output) applies no multiplier: that one only inflates input counts.
   const counter = createTokenCounter({ multiplier: config.tokenCountMultiplier });
 
-  const countInputTokens = (conv: Conversation): Promise<number> => counter.countConversation(conv);
+  // The last request of recent conversations (memo.ts): an agent's next request counts and converts
+  // only its new turns. `??`: hand-built test configs.
+  const memo = new ConversationMemo(config.historyCacheBytes ?? DEFAULT_MEMO_BYTES);
+
+  /** Input tokens of a request, reusing the counts of its conversation's previous request. */
+  async function count(conv: Conversation, recall: Recall): Promise<{ tokens: number; memo: CountMemo }> {
+    const prior = recall.entry?.count;
+    return counter.countDetailed(conv, prior ? { memo: prior, sharedMessages: recall.sharedMessages, sameTools: recall.sameTools } : undefined);
+  }
+
+  const countInputTokens = async (conv: Conversation): Promise<number> => {
+    const recall = memo.recall(conv);
+    const counted = await count(conv, recall);
+    memo.remember(recall, conv, { count: counted.memo });
+    return counted.tokens;
+  };
 
   // Clients send the same few model names over and over; resolving one costs a few regexes and
   // table scans. Bounded, since the name is client input; cleared whole when full.
@@ -67,7 +84,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     let stream: QStream;
     try {
       stream = await deps.upstream.q.generateAssistantResponse({
-        body: built.body,
+        body: built.payload(),
         accessToken: lease.accessToken,
         authMethod: account.authMethod satisfies QAuthMethod,
         machineId: machineIdFor(account.id),
@@ -105,12 +122,17 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     const { signal, requestId } = options;
     const log = deps.log.child({ requestId });
     const model = modelFor(conversation.model);
-    const inputTokens = await countInputTokens(conversation);
+    const recall = memo.recall(conversation);
+    const counted = await count(conversation, recall);
+    const inputTokens = counted.tokens;
     const request = withModelSuffix(conversation, model.thinkingSuffix);
-    const build = requestBuilder(request, { modelId: model.qModelId, conversationId: deps.random.uuid() });
+    const snapshot = recall.entry?.history;
+    const resume = snapshot ? { snapshot, sharedMessages: recall.sharedMessages, sameTools: recall.sameTools } : undefined;
+    const build = requestBuilder(request, { modelId: model.qModelId, conversationId: deps.random.uuid() }, resume);
     try {
       // Build before taking an account: a conversation the builder cannot take costs no refresh.
-      build(undefined);
+      const built = build(undefined);
+      memo.remember(recall, conversation, { count: counted.memo, ...(built.snapshot ? { history: built.snapshot } : {}) });
     } catch (e) {
       throw e instanceof GatewayError ? e : new GatewayError('internal', `Could not build the upstream request: ${describe(e)}`, { cause: e });
     }
@@ -259,12 +281,16 @@ function withModelSuffix(conv: Conversation, thinkingSuffix: boolean): Conversat
 }
 
 /** buildQRequest once per distinct profileArn: attempts on other accounts usually reuse the body. */
-function requestBuilder(conv: Conversation, ids: { modelId: string; conversationId: string }): (profileArn: string | undefined) => BuiltRequest {
+function requestBuilder(
+  conv: Conversation,
+  ids: { modelId: string; conversationId: string },
+  resume: HistoryResume | undefined,
+): (profileArn: string | undefined) => BuiltRequest {
   const built = new Map<string | undefined, BuiltRequest>();
   return (profileArn) => {
     let r = built.get(profileArn);
     if (r === undefined) {
-      r = buildQRequest(conv, profileArn === undefined ? ids : { ...ids, profileArn });
+      r = buildQRequest(conv, profileArn === undefined ? ids : { ...ids, profileArn }, resume);
       built.set(profileArn, r);
     }
     return r;

@@ -77,7 +77,7 @@ export interface QCallAuth {
 }
 
 export interface GenerateAssistantResponseInput extends QCallAuth {
-  /** the GenerateAssistantResponse JSON (object, or already serialised) */
+  /** the GenerateAssistantResponse JSON: an object, or already serialised (string, Blob or UTF-8 bytes) */
   body: unknown;
 }
 
@@ -179,7 +179,8 @@ export function createQClient(options: QClientOptions): QClient {
       headers['Content-Type'] = 'application/json';
     }
     input.signal?.throwIfAborted(); // a request the caller already gave up on must not reach the wire
-    const body = typeof input.body === 'string' ? input.body : JSON.stringify(input.body);
+    const given = input.body;
+    const body: BodyInit = typeof given === 'string' || given instanceof Blob ? given : given instanceof Uint8Array ? new Blob([given as Uint8Array<ArrayBuffer>]) : JSON.stringify(given);
     const call = startCall(input.signal);
     const timer = call.deadline(timeouts.firstByteMs, `no response headers within ${timeouts.firstByteMs} ms`);
     let res: Response;

@@ -41,6 +41,8 @@ export interface QToolResult {
 export interface Turn {
   role: 'user' | 'assistant';
   parts: ContentPart[];
+  /** index of the first message merged into it; -1 for a turn the builder made up */
+  from: number;
 }
 export interface AssistantTurnOut {
   content: string;
@@ -60,22 +62,23 @@ export interface UserTurnOut {
  */
 export function toTurns(messages: readonly Message[], warnings: string[]): Turn[] {
   const turns: Turn[] = [];
-  for (const m of messages) {
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i]!;
     if (m.content.length === 0) continue;
     const last = turns[turns.length - 1];
     if (last && last.role === m.role) last.parts.push(...m.content);
-    else turns.push({ role: m.role, parts: [...m.content] });
+    else turns.push({ role: m.role, parts: [...m.content], from: i });
   }
   const last = turns[turns.length - 1];
   if (last?.role === 'assistant') {
     const meaningful = last.parts.some((p) => (p.type === 'text' ? p.text.trim() !== '' : p.type === 'tool_call' || p.type === 'tool_result'));
     if (meaningful) {
-      turns.push({ role: 'user', parts: [{ type: 'text', text: PREFILL_CONTINUATION }] });
+      turns.push({ role: 'user', parts: [{ type: 'text', text: PREFILL_CONTINUATION }], from: -1 });
       warnings.push('assistant prefill sent as history; the model was asked to continue it');
     } else turns.pop();
   }
-  if (turns[0]?.role === 'assistant') turns.unshift({ role: 'user', parts: [] });
-  if (turns.length === 0) turns.push({ role: 'user', parts: [] });
+  if (turns[0]?.role === 'assistant') turns.unshift({ role: 'user', parts: [], from: -1 });
+  if (turns.length === 0) turns.push({ role: 'user', parts: [], from: -1 });
   return turns;
 }
 
@@ -87,15 +90,33 @@ function nonEmpty(text: string): boolean {
   return text.trim() !== '';
 }
 
+/** What a TurnConverter carries from one turn to the next. */
+export interface ConverterState {
+  /** upstream toolUseIds used so far */
+  seenUseIds: ReadonlySet<string>;
+  /** client tool-call id → tool name (for orphan notes) */
+  nameByClientId: ReadonlyMap<string, string>;
+}
+
 /** Shared per-request state: tool-use ids seen so far, client id → tool name (for orphan notes). */
 export class TurnConverter {
-  readonly #seenUseIds = new Set<string>();
-  readonly #nameByClientId = new Map<string, string>();
+  readonly #seenUseIds: Set<string>;
+  readonly #nameByClientId: Map<string, string>;
 
+  /** `from`: resume after turns converted earlier (copied, never shared). */
   constructor(
-    private readonly namer: ToolNamer,
+    private readonly namer: Pick<ToolNamer, 'upstream'>,
     private readonly warnings: string[],
-  ) {}
+    from?: ConverterState,
+  ) {
+    this.#seenUseIds = new Set(from?.seenUseIds);
+    this.#nameByClientId = new Map(from?.nameByClientId);
+  }
+
+  /** A copy of the state after the turns converted so far. */
+  state(): ConverterState {
+    return { seenUseIds: new Set(this.#seenUseIds), nameByClientId: new Map(this.#nameByClientId) };
+  }
 
   assistant(parts: readonly ContentPart[]): AssistantTurnOut {
     const texts: string[] = [];

@@ -38,6 +38,13 @@ describe('parseConfig', () => {
     expect(p[0]).toContain('whole number');
   });
 
+  test('HISTORY_CACHE_MB: 64 MB by default, 0 turns the memo off, a negative size is refused', () => {
+    expect(parseConfig({}).historyCacheBytes).toBe(64 * 1024 * 1024);
+    expect(parseConfig({ HISTORY_CACHE_MB: '0' }).historyCacheBytes).toBe(0);
+    expect(parseConfig({ HISTORY_CACHE_MB: '512' }).historyCacheBytes).toBe(512 * 1024 * 1024);
+    expect(problemsOf({ HISTORY_CACHE_MB: '-1' })[0]).toContain('HISTORY_CACHE_MB="-1"');
+  });
+
   test('every problem is reported at once', () => {
     const p = problemsOf({ PORT: '70000', ENABLE_CONSOLE: 'maybe', LOG_LEVEL: 'loud', TOKEN_COUNT_MULTIPLIER: '-1', Q_ENDPOINT: 'ftp://x' });
     expect(p.map((s) => s.split('=')[0])).toEqual(['TOKEN_COUNT_MULTIPLIER', 'LOG_LEVEL', 'ENABLE_CONSOLE', 'PORT', 'Q_ENDPOINT']);

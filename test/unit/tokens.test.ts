@@ -122,7 +122,7 @@ describe('the per-block cache', () => {
     const n1 = await c.countConversation(first);
     expect(n1).toBeGreaterThan(150_000);
     const afterFirst = c.stats();
-    expect(afterFirst).toEqual({ hits: 0, misses: 301, entries: 301 });
+    expect(afterFirst).toEqual({ hits: 0, misses: 301, entries: 301, reusedMessages: 0 });
 
     const grown = { ...first, messages: [...first.messages, user(text('one more question'))] };
     const n2 = await c.countConversation(grown);
@@ -140,7 +140,7 @@ describe('the per-block cache', () => {
     await c.countConversation(one('b b'));
     await c.countConversation(one('a a')); // hit: 'a a' becomes most recent
     await c.countConversation(one('c c')); // evicts 'b b'
-    expect(c.stats()).toEqual({ hits: 1, misses: 3, entries: 2 });
+    expect(c.stats()).toEqual({ hits: 1, misses: 3, entries: 2, reusedMessages: 0 });
     await c.countConversation(one('a a'));
     expect(c.stats().hits).toBe(2);
     await c.countConversation(one('b b'));
@@ -152,7 +152,7 @@ describe('the per-block cache', () => {
     const b = createTokenCounter({ multiplier: 1 });
     await a.countConversation(conv([user(text('same text'))]));
     await b.countConversation(conv([user(text('same text'))]));
-    expect(b.stats()).toEqual({ hits: 0, misses: 1, entries: 1 });
+    expect(b.stats()).toEqual({ hits: 0, misses: 1, entries: 1, reusedMessages: 0 });
     await a.countConversation(conv([user(text('same text '))]));
     expect(a.stats().misses).toBe(2);
   });
@@ -161,6 +161,6 @@ describe('the per-block cache', () => {
     const c = createTokenCounter({ multiplier: 1, cacheEntries: 0 });
     const x = conv([user(text('hello'))]);
     expect(await c.countConversation(x)).toBe(await c.countConversation(x));
-    expect(c.stats()).toEqual({ hits: 0, misses: 2, entries: 0 });
+    expect(c.stats()).toEqual({ hits: 0, misses: 2, entries: 0, reusedMessages: 0 });
   });
 });

@@ -1,0 +1,131 @@
+// The last request of each recent conversation, so that the next one (an agent resends its whole
+// history to add a turn) reuses what was done for it: its token counts (tokens.ts) and its converted
+// Q history (q-request-cache.ts). One per chat engine, never module state.
+//
+// Reuse is decided by exact comparison, message by message and tool by tool (one pass over the
+// request, about memcmp speed), never by a hash alone: a collision would put one client's history
+// into another's request. The key only picks which conversation to compare with.
+
+import type { Conversation, Message, ToolDefinition } from '../dialects/conversation';
+import { conversationKey, sameMessage, sameTool } from '../dialects/conversation-equal';
+import type { CountMemo } from '../tokens';
+import { type HistorySnapshot, snapshotBytes } from '../upstream/q-request-cache';
+
+/** Default budget (HISTORY_CACHE_MB): about twenty Claude Code–sized conversations. */
+export const DEFAULT_MEMO_BYTES = 64 * 1024 * 1024;
+
+interface Entry {
+  readonly messages: readonly Message[];
+  readonly tools: readonly ToolDefinition[];
+  /** sizes[i]: approximate bytes of messages 0 … i */
+  readonly sizes: readonly number[];
+  readonly count?: CountMemo;
+  readonly history?: HistorySnapshot;
+  readonly bytes: number;
+}
+
+/** How a new request relates to the remembered request of its conversation. */
+export interface Recall {
+  readonly key: string;
+  readonly entry?: Entry;
+  /** leading messages equal, part by part, to the remembered ones */
+  readonly sharedMessages: number;
+  /** the tool list equals the remembered one, in order */
+  readonly sameTools: boolean;
+}
+
+export interface MemoStats {
+  conversations: number;
+  bytes: number;
+  /** requests that found their conversation with at least one message in common */
+  hits: number;
+  misses: number;
+}
+
+/** Least recently used conversations are forgotten once the estimated size passes `maxBytes`. */
+export class ConversationMemo {
+  readonly #entries = new Map<string, Entry>();
+  readonly #maxBytes: number;
+  #bytes = 0;
+  #hits = 0;
+  #misses = 0;
+
+  constructor(maxBytes: number) {
+    this.#maxBytes = Math.max(0, maxBytes);
+  }
+
+  recall(conv: Conversation): Recall {
+    const key = conversationKey(conv.messages[0]);
+    const entry = this.#maxBytes > 0 && conv.messages.length > 0 ? this.#entries.get(key) : undefined;
+    if (entry === undefined) {
+      this.#misses++;
+      return { key, sharedMessages: 0, sameTools: false };
+    }
+    const n = Math.min(entry.messages.length, conv.messages.length);
+    let shared = 0;
+    while (shared < n && sameMessage(entry.messages[shared]!, conv.messages[shared]!)) shared++;
+    let sameTools = entry.tools.length === conv.tools.length;
+    for (let i = 0; sameTools && i < conv.tools.length; i++) sameTools = sameTool(entry.tools[i]!, conv.tools[i]!);
+    if (shared > 0) this.#hits++;
+    else this.#misses++;
+    return { key, entry, sharedMessages: shared, sameTools };
+  }
+
+  /**
+   * Remembers `conv` as its conversation's latest request, with what was made for it. What is not
+   * given is carried over from the remembered request while it still holds for `conv`.
+   */
+  remember(recall: Recall, conv: Conversation, made: { count?: CountMemo; history?: HistorySnapshot }): void {
+    if (this.#maxBytes === 0 || conv.messages.length === 0) return;
+    const old = recall.entry;
+    const shared = old === undefined ? 0 : recall.sharedMessages;
+    const sizes = old === undefined ? [] : old.sizes.slice(0, shared);
+    let size = shared > 0 ? sizes[shared - 1]! : 0;
+    for (let i = shared; i < conv.messages.length; i++) {
+      size += messageBytes(conv.messages[i]!);
+      sizes.push(size);
+    }
+    let count = made.count;
+    if (count === undefined && old?.count !== undefined && recall.sameTools) count = { totals: old.count.totals.slice(0, shared), tools: old.count.tools };
+    let history = made.history;
+    if (history === undefined && old?.history !== undefined && shared > old.history.messageCount) {
+      // Still the same history; the client tools in it only while the tool list is the same.
+      const { clientTools: _, ...rest } = old.history;
+      history = recall.sameTools ? old.history : rest;
+    }
+    const bytes = size + (history ? snapshotBytes(history) : 0);
+    this.#delete(recall.key);
+    if (bytes > this.#maxBytes) return;
+    // The shared messages stay the remembered objects: the request's equal copies then die young,
+    // and what the memo keeps alive (old-generation memory for the GC) grows only by the new turns.
+    const messages = shared > 0 ? [...old!.messages.slice(0, shared), ...conv.messages.slice(shared)] : [...conv.messages];
+    const tools = recall.sameTools && old !== undefined ? old.tools : conv.tools;
+    const entry: Entry = { messages, tools, sizes, bytes, ...(count ? { count } : {}), ...(history ? { history } : {}) };
+    this.#entries.set(recall.key, entry);
+    this.#bytes += bytes;
+    while (this.#bytes > this.#maxBytes) this.#delete(this.#entries.keys().next().value as string);
+  }
+
+  stats(): MemoStats {
+    return { conversations: this.#entries.size, bytes: this.#bytes, hits: this.#hits, misses: this.#misses };
+  }
+
+  #delete(key: string): void {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return;
+    this.#entries.delete(key);
+    this.#bytes -= entry.bytes;
+  }
+}
+
+/** Roughly what keeping a message costs, in bytes (strings as Latin-1; UTF-16 text is up to twice this). */
+function messageBytes(message: Message): number {
+  let n = 64;
+  for (const p of message.content) {
+    if (p.type === 'text' || p.type === 'thinking') n += p.text.length + 32;
+    else if (p.type === 'image') n += p.data.length + 32;
+    else if (p.type === 'tool_call') n += p.id.length + p.name.length + (JSON.stringify(p.input)?.length ?? 0) + 32;
+    else for (const c of p.content) n += (c.type === 'text' ? c.text.length : c.data.length) + 32;
+  }
+  return n;
+}
