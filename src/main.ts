@@ -169,26 +169,35 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 /**
- * Bun's fetch runs at most 256 requests at once per process unless BUN_CONFIG_MAX_HTTP_REQUESTS is
- * set when the process starts (setting it later has no effect), and every upstream stream is a
- * fetch: a busy gateway would queue streams behind that limit. So `serve` re-executes itself once
- * with the variable set, in place (same pid, so signals and supervisors are unaffected).
+ * Settings the runtime reads only when the process starts, so `serve` re-executes itself once with
+ * them set, in place (same pid, so signals and supervisors are unaffected). A value already in the
+ * environment is kept.
+ * - BUN_CONFIG_MAX_HTTP_REQUESTS: Bun's fetch runs at most 256 requests at once per process, and
+ *   every upstream stream is a fetch: a busy gateway would queue streams behind that limit.
+ * - MIMALLOC_PURGE_DELAY: Bun's allocator hands freed memory back to the system after 10 ms, so each
+ *   large request faulted its megabytes of buffers in again (~400 page faults for a Claude Code–sized
+ *   request, ~0.4 ms of its CPU; bench/README.md). Keeping freed memory for a second costs at most
+ *   what the last second of requests used.
  */
-export const MAX_HTTP_REQUESTS = '65535';
+export const RUNTIME_ENV: Readonly<Record<string, string>> = {
+  BUN_CONFIG_MAX_HTTP_REQUESTS: '65535',
+  MIMALLOC_PURGE_DELAY: '1000',
+};
 
-function ensureFetchConcurrency(args: string[]): void {
+function ensureRuntimeSettings(args: string[]): void {
   const command = args[0] ?? 'serve';
-  if (command !== 'serve' || process.env.BUN_CONFIG_MAX_HTTP_REQUESTS) return;
+  const missing = Object.entries(RUNTIME_ENV).filter(([name]) => !process.env[name]);
+  if (command !== 'serve' || missing.length === 0) return;
   const execve = (process as { execve?: (file: string, argv: string[], env: Record<string, string | undefined>) => never }).execve;
   if (typeof execve !== 'function') return;
   // A compiled binary's argv[1] is its embedded entry (/$bunfs/…), which it must not get back as an argument.
   const compiled = (process.argv[1] ?? '').startsWith('/$bunfs/');
   const argv = compiled ? [process.execPath, ...args] : [process.execPath, process.argv[1]!, ...args];
-  execve(process.execPath, argv, { ...process.env, BUN_CONFIG_MAX_HTTP_REQUESTS: MAX_HTTP_REQUESTS });
+  execve(process.execPath, argv, { ...process.env, ...Object.fromEntries(missing) });
 }
 
 if (import.meta.main) {
-  ensureFetchConcurrency(process.argv.slice(2));
+  ensureRuntimeSettings(process.argv.slice(2));
   const code = await main(process.argv.slice(2));
   if (code >= 0) process.exit(code);
 }

@@ -29,6 +29,18 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** Polls /healthz for up to 5 s (a server that never answers fails the test's own assertions). */
+async function waitForHealth(port: number): Promise<void> {
+  for (let i = 0; i < 250; i++) {
+    try {
+      await fetch(`http://127.0.0.1:${port}/healthz`);
+      return;
+    } catch {
+      await Bun.sleep(20);
+    }
+  }
+}
+
 describe('q2api serve', () => {
   test('answers /healthz within a second of starting, generates and prints the admin key once, keeps key files private', async () => {
     const cwd = tempDir();
@@ -62,17 +74,31 @@ describe('q2api serve', () => {
 
     // second start: same key, not printed again
     const again = Bun.spawn([process.execPath, MAIN], { cwd, env: childEnv({ PORT: String(port), HOST: '127.0.0.1' }), stdout: 'pipe' });
-    for (let i = 0; i < 250; i++) {
-      try {
-        await fetch(`http://127.0.0.1:${port}/healthz`);
-        break;
-      } catch {
-        await Bun.sleep(20);
-      }
-    }
+    await waitForHealth(port);
     again.kill('SIGTERM');
     await again.exited;
     expect(await new Response(again.stdout).text()).not.toContain(key);
+  });
+
+  test('serve re-executes itself once with the runtime settings it needs, keeping values already set', async () => {
+    const environOf = async (extra: Record<string, string>) => {
+      const port = await freePort();
+      const proc = Bun.spawn([process.execPath, MAIN, 'serve'], { cwd: tempDir(), env: childEnv({ PORT: String(port), HOST: '127.0.0.1', ...extra }), stdout: 'ignore', stderr: 'ignore' });
+      try {
+        await waitForHealth(port);
+        // In place: the same pid now runs with the new environment.
+        return readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0');
+      } finally {
+        proc.kill('SIGTERM');
+        await proc.exited;
+      }
+    };
+    const defaults = await environOf({});
+    expect(defaults).toContain('BUN_CONFIG_MAX_HTTP_REQUESTS=65535');
+    expect(defaults).toContain('MIMALLOC_PURGE_DELAY=1000');
+    const own = await environOf({ MIMALLOC_PURGE_DELAY: '10' });
+    expect(own).toContain('MIMALLOC_PURGE_DELAY=10');
+    expect(own).toContain('BUN_CONFIG_MAX_HTTP_REQUESTS=65535');
   });
 
   test('a bad variable stops start-up, naming it', async () => {
