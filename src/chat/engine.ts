@@ -38,7 +38,7 @@ const CONTENT_EVENTS: ReadonlySet<QEvent['type']> = new Set(['assistantResponse'
 
 /** A committed attempt, or the failure that ended it before anything was forwarded. */
 type Attempt =
-  | { ok: true; stream: QStream; events: AsyncIterable<QEvent>; toolNames: ReadonlyMap<string, string>; warnings: string[] }
+  | { ok: true; stream: QStream; events: AsyncIterable<QEvent>; toolNames: ReadonlyMap<string, string>; warnings: string[]; upstreamTtfbMs: number }
   | { ok: false; error: UpstreamError };
 
 export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
@@ -81,6 +81,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     const account = lease.account;
     // §5.5: social accounts need their ARN; Builder ID breaks with one, so send only what is stored.
     const built = build(account.profileArn ?? undefined);
+    const called = performance.now();
     let stream: QStream;
     try {
       stream = await deps.upstream.q.generateAssistantResponse({
@@ -115,7 +116,8 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
       if (e instanceof UpstreamError && !signal.aborted) return { ok: false, error: e };
       throw e;
     }
-    return { ok: true, stream, events: replay(prelude, it), toolNames: built.toolNames, warnings: built.warnings };
+    const upstreamTtfbMs = performance.now() - called;
+    return { ok: true, stream, events: replay(prelude, it), toolNames: built.toolNames, warnings: built.warnings, upstreamTtfbMs };
   }
 
   async function run(conversation: Conversation, options: ChatRunOptions): Promise<ChatRun> {
@@ -176,7 +178,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
         }
         const seen = { accountId: lease.account.id, accountLabel: lease.account.label };
         if (result.ok) {
-          options.observer?.attempt(seen);
+          options.observer?.attempt({ ...seen, upstreamTtfbMs: result.upstreamTtfbMs });
           const headers = runHeaders({ qModelId: model.qModelId, substituted: model.substituted, calls, warnings: [...conversation.warnings, ...result.warnings] });
           return {
             requestedModel: conversation.model,

@@ -24,6 +24,8 @@ export interface AttemptInfo {
   error?: { kind: UpstreamErrorKind; message: string };
   /** what the engine did about the failure */
   action?: 'reject' | 'refresh' | 'next_account';
+  /** the committed attempt: ms from the upstream call to its first content event (Amazon's share of the TTFB) */
+  upstreamTtfbMs?: number;
 }
 
 export interface ChatRunObserver {

@@ -21,6 +21,7 @@ export interface Metrics extends RefreshObserver {
   requestsInFlight: Gauge;
   streamsInFlight: Gauge;
   ttfb: Histogram;
+  upstreamTtfb: Histogram;
   duration: Histogram;
   upstreamErrors: Counter;
   refreshes: Counter;
@@ -48,6 +49,12 @@ export function createMetrics(opts: MetricsOptions): Metrics {
   const requestsInFlight = new Gauge('q2api_requests_in_flight', 'Chat requests being served (streaming or not).', []);
   const streamsInFlight = new Gauge('q2api_streams_in_flight', 'Streaming responses open to clients.', []);
   const ttfb = new Histogram('q2api_ttfb_seconds', 'Time from request to the first response content, per route.', ['route'], LATENCY_BUCKETS_S);
+  const upstreamTtfb = new Histogram(
+    'q2api_upstream_ttfb_seconds',
+    'Time from the committed upstream call to its first content event, per route (the upstream share of q2api_ttfb_seconds).',
+    ['route'],
+    LATENCY_BUCKETS_S,
+  );
   const duration = new Histogram('q2api_request_duration_seconds', 'Time from request to the end of the response, per route.', ['route'], LATENCY_BUCKETS_S);
   const upstreamErrors = new Counter('q2api_upstream_errors_total', 'Failed upstream attempts and broken upstream streams by error class.', ['kind']);
   const refreshes = new Counter('q2api_token_refreshes_total', 'Access-token refreshes by outcome.', ['outcome']);
@@ -71,6 +78,7 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     requestsInFlight,
     streamsInFlight,
     ttfb,
+    upstreamTtfb,
     duration,
     upstreamErrors,
     refreshes,

@@ -66,6 +66,7 @@ export function startTracker(deps: TrackerDeps, start: RequestStart): RequestTra
   let committedAccount: string | null = null;
   const attempts: Array<{ account: string; kind?: string; action?: string }> = [];
   let ttfbMs: number | null = null;
+  let upstreamTtfbMs: number | null = null;
   let inputTokens: number | null = null;
   let outputTokens: number | null = null;
   let credits: number | null = null;
@@ -86,6 +87,7 @@ export function startTracker(deps: TrackerDeps, start: RequestStart): RequestTra
     if (committedAccount !== null) deps.overview.released(committedAccount);
     metrics.requests.inc({ route: start.route, status: String(status), model: modelUsed ?? 'none' });
     if (ttfbMs !== null) metrics.ttfb.observe({ route: start.route }, ttfbMs / 1000);
+    if (upstreamTtfbMs !== null) metrics.upstreamTtfb.observe({ route: start.route }, upstreamTtfbMs / 1000);
     metrics.duration.observe({ route: start.route }, totalMs / 1000);
     const failed = status !== CLIENT_CLOSED_STATUS && (status >= 400 || error !== null);
     const tokensIn = inputTokens ?? 0;
@@ -105,6 +107,8 @@ export function startTracker(deps: TrackerDeps, start: RequestStart): RequestTra
     }
     const detail: Record<string, unknown> = { stream };
     if (attempts.length > 0) detail.attempt_log = attempts;
+    // Amazon's share of ttfb_ms; the rest is the gateway's (reading, counting, building, failover).
+    if (upstreamTtfbMs !== null) detail.upstream_ttfb_ms = Math.round(upstreamTtfbMs * 10) / 10;
     if (error) detail.error = error;
     if (deps.logBodies) {
       if (body !== undefined) detail.request_body = cutText(JSON.stringify(body) ?? '');
@@ -167,6 +171,7 @@ export function startTracker(deps: TrackerDeps, start: RequestStart): RequestTra
         deps.overview.attemptFailed(info.accountId, info.accountLabel);
       } else if (!ended && committedAccount === null) {
         committedAccount = info.accountId;
+        if (info.upstreamTtfbMs !== undefined) upstreamTtfbMs = info.upstreamTtfbMs;
         deps.overview.acquired(info.accountId, info.accountLabel);
       }
     },

@@ -62,6 +62,7 @@ describe('prometheus exposition', () => {
       'q2api_requests_in_flight',
       'q2api_streams_in_flight',
       'q2api_ttfb_seconds',
+      'q2api_upstream_ttfb_seconds',
       'q2api_request_duration_seconds',
       'q2api_upstream_errors_total',
       'q2api_token_refreshes_total{outcome="success"} 1',

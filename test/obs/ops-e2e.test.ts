@@ -50,7 +50,8 @@ afterAll(async () => {
 describe('request log, usage, overview, metrics', () => {
   test('one line per chat request, with tokens, timings and attempts, and no prompt text or key', async () => {
     const before = requestLines(gw).length;
-    const r1 = await anthropic(gw, `${SECRET_PROMPT} [[fake:plain]]`, { stream: true });
+    // Amazon takes 40 ms to its first event: the line tells that share of the TTFB apart.
+    const r1 = await anthropic(gw, `${SECRET_PROMPT} [[fake:plain:first_ms=40]]`, { stream: true });
     await r1.text();
     const r2 = await openai(gw, `${SECRET_PROMPT} [[fake:plain]]`);
     expect(r2.status).toBe(200);
@@ -65,6 +66,8 @@ describe('request log, usage, overview, metrics', () => {
     // (checked before toMatchObject, which in this bun replaces matched values with the matchers)
     expect(stream!.output_tokens).toBeGreaterThan(0);
     expect(stream!.ttfb_ms).toBeLessThanOrEqual(stream!.total_ms);
+    expect(stream!.upstream_ttfb_ms).toBeGreaterThanOrEqual(39);
+    expect(stream!.upstream_ttfb_ms).toBeLessThanOrEqual(stream!.ttfb_ms);
     expect(stream).toMatchObject({
       route: '/v1/messages',
       dialect: 'anthropic',
@@ -151,6 +154,7 @@ describe('request log, usage, overview, metrics', () => {
     expect(text).toContain('q2api_requests_total{route="/v1/messages",status="400",model="none"} 1');
     expect(text).toContain('q2api_upstream_errors_total{kind="throttled"} 1');
     expect(text).toMatch(/q2api_ttfb_seconds_count\{route="\/v1\/messages"\} \d+/);
+    expect(text).toMatch(/q2api_upstream_ttfb_seconds_count\{route="\/v1\/messages"\} [1-9]\d*/);
     expect(text).toContain('q2api_requests_in_flight 0');
     expect(text).toContain('q2api_streams_in_flight 0');
     // the account that answered 429 rests (pool cooldown)
