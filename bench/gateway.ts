@@ -2,7 +2,7 @@
 // scripted reply straight from the fake upstream, at several concurrencies; gateway CPU per request,
 // RSS and memory per open stream; and the cost of a repeated Claude Code–sized request.
 //
-//   bun bench/gateway.ts [--requests 400] [--concurrency 1,50,500] [--gap 20] [--quick] [--shared]
+//   bun bench/gateway.ts [--requests 400] [--concurrency 1,50,500] [--gap 20] [--large 50] [--quick] [--shared]
 //
 // The fake upstream and the gateway run as separate processes (so the gateway's CPU and RSS are its
 // own, read from /proc); this process is only the load generator. By default the gateway runs on
@@ -22,6 +22,8 @@ const { values: args } = parseArgs({
     // Real replies trickle in (tens of ms between deltas); gap 0 turns the run into a saturation test.
     gap: { type: 'string', default: '20' },
     shared: { type: 'boolean', default: false },
+    // measured repeats of the large request (after as many warm-up requests)
+    large: { type: 'string', default: '50' },
   },
 });
 
@@ -43,18 +45,28 @@ if (process.env.Q2API_BENCH_CHILD === undefined) {
 const REQUESTS = args.quick ? 100 : Number(args.requests);
 const LEVELS = args.concurrency!.split(',').map(Number);
 const ACCOUNTS = 20;
+const LARGE_REPEATS = args.quick ? 10 : Number(args.large);
+const LARGE_WARMUP = LARGE_REPEATS;
+/** Streaming requests through the gateway before any measurement. */
+const WARMUP = 2000;
+/** Direct/gateway alternations per concurrency level. */
+const ROUNDS = args.quick ? 2 : 4;
 
-/** Runs `total` requests with `concurrency` in flight; returns TTFB and total ms per request. */
-async function load(total: number, concurrency: number, one: () => Promise<{ ttfb: number; total: number }>) {
+/**
+ * Runs `total` requests with `concurrency` in flight; returns TTFB and total ms per request. The first
+ * `skip` requests (the ones launched together when the run starts) count for errors only.
+ */
+async function load(total: number, concurrency: number, one: () => Promise<{ ttfb: number; total: number }>, skip = 0) {
   const ttfb: number[] = [];
   const full: number[] = [];
   let errors = 0;
   let next = 0;
   const worker = async () => {
     while (next < total) {
-      next++;
+      const index = next++;
       try {
         const r = await one();
+        if (index < skip) continue;
         ttfb.push(r.ttfb);
         full.push(r.total);
       } catch {
@@ -68,7 +80,7 @@ async function load(total: number, concurrency: number, one: () => Promise<{ ttf
 
 const fake = await spawnFake();
 const fakeUrl = fake.url;
-const gateway = await spawnGateway(fakeUrl, {}, args.shared ? {} : { cpus: '0' });
+const gateway = await spawnGateway(fakeUrl, {}, { ...(args.shared ? {} : { cpus: '0' }), requestLog: true });
 const gw = gateway.proc;
 const gwUrl = gateway.url;
 
@@ -103,68 +115,110 @@ try {
       }),
     );
 
-  // warm both paths (JIT, connection pools, token counter)
-  await load(50, 10, direct);
-  await load(50, 10, viaGateway);
+  // Warm both paths (JIT, connection pools, token counter): a gateway that has served for a while
+  // has its hot paths compiled; its first thousand requests still pay for the compiling.
+  await load(args.quick ? 50 : 300, 10, direct);
+  await load(args.quick ? 50 : WARMUP, 50, viaGateway);
 
   console.log(
-    `gateway bench: ${REQUESTS} streaming requests per level, ${ACCOUNTS} accounts, ${Number(args.gap)} ms between upstream deltas (~19 deltas a reply), ` +
+    `gateway bench: ≥ ${REQUESTS} streaming requests per side and level in ${ROUNDS} alternating runs (direct, gateway, gateway, direct…; ` +
+      `each run's first burst of \`concurrency\` requests not counted), after ${args.quick ? 50 : WARMUP} warm-up requests; ${ACCOUNTS} accounts, ${Number(args.gap)} ms between upstream deltas (~19 deltas a reply), ` +
       `${args.shared ? 'all processes on shared CPUs' : 'gateway on CPU 0, fake and load generator on CPU 1'}, bun ${Bun.version}`,
   );
-  console.log('concurrency | direct TTFB p50/p99 | gateway TTFB p50/p99 | added TTFB p50/p99 | added total p50 | gw CPU/req | errors | gw RSS');
+  console.log('concurrency | direct TTFB p50/p99 | gateway TTFB p50/p99 | added TTFB p50/p99 | in-gateway TTFB p50/p99 | added total p50 | gw CPU/req | errors | gw RSS');
   for (const c of LEVELS) {
-    const d = await load(REQUESTS, c, direct);
-    const cpu0 = cpuMs(gw.pid);
-    const g = await load(REQUESTS, c, viaGateway);
-    const cpu = (cpuMs(gw.pid) - cpu0) / REQUESTS;
+    // Direct and gateway runs alternate (A B B A …) in rounds, so drift in the machine's state (other
+    // load, CPU frequency) falls on both sides alike.
+    const logged = gateway.requests.length;
+    const d = { ttfb: [] as number[], full: [] as number[], errors: 0 };
+    const g = { ttfb: [] as number[], full: [] as number[], errors: 0 };
+    let gwCpu = 0;
+    // Each run starts `c` requests at once; that burst is not the steady state being compared, so
+    // a run is at least 4 × c requests and its first c are left out of the latency figures.
+    const per = Math.max(Math.ceil(REQUESTS / ROUNDS), 4 * c);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const side of round % 2 === 0 ? (['d', 'g'] as const) : (['g', 'd'] as const)) {
+        const cpu0 = cpuMs(gw.pid);
+        const r = await load(per, c, side === 'd' ? direct : viaGateway, c > 1 ? c : 0);
+        if (side === 'g') gwCpu += cpuMs(gw.pid) - cpu0;
+        const into = side === 'd' ? d : g;
+        into.ttfb.push(...r.ttfb);
+        into.full.push(...r.full);
+        into.errors += r.errors;
+      }
+    }
+    const cpu = gwCpu / (per * ROUNDS);
+    // The gateway's own part of its TTFB, from its request log: ttfb_ms minus the upstream's share.
+    await Bun.sleep(200);
+    const own = gateway.requests
+      .slice(logged)
+      .filter((r) => r.status === 200 && r.ttfb_ms !== null && r.upstream_ttfb_ms !== undefined)
+      .map((r) => r.ttfb_ms! - r.upstream_ttfb_ms!);
     const f = (x: number) => x.toFixed(2);
     console.log(
       `${String(c).padStart(11)} | ${f(pct(d.ttfb, 50))}/${f(pct(d.ttfb, 99))} ms | ${f(pct(g.ttfb, 50))}/${f(pct(g.ttfb, 99))} ms | ` +
-        `${f(pct(g.ttfb, 50) - pct(d.ttfb, 50))}/${f(pct(g.ttfb, 99) - pct(d.ttfb, 99))} ms | ${f(pct(g.full, 50) - pct(d.full, 50))} ms | ` +
+        `${f(pct(g.ttfb, 50) - pct(d.ttfb, 50))}/${f(pct(g.ttfb, 99) - pct(d.ttfb, 99))} ms | ${f(pct(own, 50))}/${f(pct(own, 99))} ms | ` +
+        `${f(pct(g.full, 50) - pct(d.full, 50))} ms | ` +
         `${f(cpu)} ms | ${d.errors + g.errors} | ${(rssKb(gw.pid) / 1024).toFixed(0)} MB`,
     );
   }
 
-  // Memory per open stream: hold N streams open on a slow scenario and compare RSS.
+  // Memory per open stream: hold N streams open on a stalled reply and compare RSS, on a gateway of its
+  // own. On this one, memory the load above freed (kept a while by the allocator, MIMALLOC_PURGE_DELAY)
+  // would be reused by the streams and hide their cost, or be returned meanwhile and show negative.
   const OPEN = args.quick ? 100 : 500;
-  Bun.gc(true);
-  await Bun.sleep(200);
-  const before = rssKb(gw.pid);
-  const controllers: AbortController[] = [];
-  const opened: Promise<unknown>[] = [];
-  for (let i = 0; i < OPEN; i++) {
-    const ac = new AbortController();
-    controllers.push(ac);
-    opened.push(
-      fetch(`${gwUrl}/v1/messages`, {
-        method: 'POST',
-        signal: ac.signal,
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1024, stream: true, messages: [{ role: 'user', content: '[[fake:stall:after=2]] hold' }] }),
-      }).then((r) => r.body?.getReader().read()),
+  const fresh = await spawnGateway(fakeUrl, {}, args.shared ? {} : { cpus: '0' });
+  try {
+    await addAccounts(fresh.url, fakeUrl, ACCOUNTS);
+    await load(20, 5, () => timed(() => fetch(`${fresh.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1024, stream: true, messages: [{ role: 'user', content: '[[fake:plain]] hi' }] }) })));
+    await Bun.sleep(1500);
+    const before = rssKb(fresh.proc.pid);
+    const controllers: AbortController[] = [];
+    const opened: Promise<unknown>[] = [];
+    for (let i = 0; i < OPEN; i++) {
+      const ac = new AbortController();
+      controllers.push(ac);
+      opened.push(
+        fetch(`${fresh.url}/v1/messages`, {
+          method: 'POST',
+          signal: ac.signal,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1024, stream: true, messages: [{ role: 'user', content: '[[fake:stall:after=2]] hold' }] }),
+        }).then((r) => r.body?.getReader().read()),
+      );
+    }
+    await Promise.allSettled(opened);
+    await Bun.sleep(300);
+    const during = rssKb(fresh.proc.pid);
+    for (const ac of controllers) ac.abort();
+    console.log(
+      `open streams: ${OPEN} on a fresh gateway; RSS idle ${(idleRss / 1024).toFixed(0)} MB, before ${(before / 1024).toFixed(0)} MB, ` +
+        `with streams open ${(during / 1024).toFixed(0)} MB → ${((during - before) / OPEN).toFixed(1)} KB per open stream`,
     );
+  } finally {
+    fresh.proc.kill('SIGTERM');
+    await fresh.proc.exited;
+    fresh.cleanup();
   }
-  await Promise.allSettled(opened);
-  await Bun.sleep(300);
-  const during = rssKb(gw.pid);
-  for (const ac of controllers) ac.abort();
-  console.log(`open streams: ${OPEN}; gateway RSS idle ${(idleRss / 1024).toFixed(0)} MB, before ${(before / 1024).toFixed(0)} MB, with streams open ${(during / 1024).toFixed(0)} MB → ${((during - before) / OPEN).toFixed(1)} KB per open stream`);
-  await Bun.sleep(300);
 
-  // A Claude Code–sized request: ~150k tokens of history and 40 tools, then the same plus one turn.
+  // A Claude Code–sized request: ~150k tokens of history and 40 tools, then the same conversation one
+  // exchange longer each time, as Claude Code sends it: the previous question repeated verbatim, the
+  // answer the gateway gave, a new question, and the cache_control marker moved to the last message.
   const tools = Array.from({ length: 40 }, (_, i) => ({
     name: `tool_${i}`,
     description: `Tool number ${i}: ${'does a useful thing with files and shells. '.repeat(8)}`,
     input_schema: { type: 'object', properties: { path: { type: 'string' }, content: { type: 'string' } }, required: ['path'] },
   }));
-  const history: Array<{ role: 'user' | 'assistant'; content: string }> = [];
+  type Block = { type: 'text'; text: string; cache_control?: { type: 'ephemeral' } };
+  const history: Array<{ role: 'user' | 'assistant'; content: string | Block[] }> = [];
   const para = 'The quick brown fox jumps over the lazy dog while the build runs its tests again. ';
   for (let i = 0; i < 300; i++) {
     history.push({ role: 'user', content: `turn ${i}: ${para.repeat(28)}` });
     history.push({ role: 'assistant', content: `answer ${i}: ${para.repeat(28)}` });
   }
-  const big = (extra: string) =>
-    fetch(`${gwUrl}/v1/messages`, {
+  type Reply = { content?: Array<{ type: string; text?: string }>; usage?: { input_tokens?: number } };
+  const big = async (question: string): Promise<Reply> => {
+    const res = await fetch(`${gwUrl}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -173,23 +227,31 @@ try {
         stream: false,
         system: 'You are Claude Code.',
         tools,
-        messages: [...history, { role: 'user', content: `${extra} [[fake:plain]]` }],
+        messages: [...history, { role: 'user', content: [{ type: 'text', text: question, cache_control: { type: 'ephemeral' } }] }],
       }),
-    }).then((r) => r.json() as Promise<{ usage?: { input_tokens?: number } }>);
+    });
+    const reply = (await res.json()) as Reply;
+    if (!res.ok) throw new Error(`large request failed: ${res.status} ${JSON.stringify(reply)}`);
+    history.push({ role: 'user', content: [{ type: 'text', text: question }] });
+    history.push({ role: 'assistant', content: (reply.content ?? []).map((b) => ({ type: 'text' as const, text: b.text ?? '' })) });
+    return reply;
+  };
   let cpu0 = cpuMs(gw.pid);
-  const first = await big('first question');
+  const first = await big('first question [[fake:plain]]');
   const firstCpu = cpuMs(gw.pid) - cpu0;
-  // /proc CPU times tick every 10 ms, so average over several repeats, each one turn longer.
-  const REPEATS = 20;
-  cpu0 = cpuMs(gw.pid);
-  for (let i = 0; i < REPEATS; i++) {
-    history.push({ role: 'user', content: `question ${i}` }, { role: 'assistant', content: `answer ${i}` });
-    await big(`question ${i + 1}`);
+  // A server that has run for a while has its code compiled: warm up before measuring.
+  for (let i = 0; i < LARGE_WARMUP; i++) await big(`warm-up question ${i} [[fake:plain]]`);
+  const perRequest: number[] = [];
+  for (let i = 0; i < LARGE_REPEATS; i++) {
+    cpu0 = cpuMs(gw.pid);
+    await big(`question ${i} [[fake:plain]]`);
+    perRequest.push(cpuMs(gw.pid) - cpu0);
   }
-  const repeatCpu = (cpuMs(gw.pid) - cpu0) / REPEATS;
+  const mean = perRequest.reduce((a, b) => a + b, 0) / perRequest.length;
   console.log(
     `large request (~${first.usage?.input_tokens ?? '?'} input tokens, 40 tools): gateway CPU first ${firstCpu.toFixed(0)} ms; ` +
-      `repeated with one new turn ${repeatCpu.toFixed(1)} ms (mean of ${REPEATS})`,
+      `repeated with one new exchange, after ${LARGE_WARMUP} warm-up requests: mean ${mean.toFixed(2)} ms, p50 ${pct(perRequest, 50).toFixed(2)} ms, ` +
+      `p90 ${pct(perRequest, 90).toFixed(2)} ms (${LARGE_REPEATS} requests)`,
   );
 } finally {
   gw.kill('SIGTERM');

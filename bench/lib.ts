@@ -31,18 +31,36 @@ export async function waitFor(url: string): Promise<void> {
 }
 
 /** User + system CPU time of a process, in ms. */
+/** Per process: the last schedstat reading of each thread, and the time of threads seen to end. */
+const threadTimes = new Map<number, { live: Map<string, number>; ended: number }>();
+
 /**
  * CPU time of a process, all threads, in ms. From each thread's schedstat (nanoseconds) when the
  * kernel keeps it: utime + stime only tick every 10 ms, too coarse for a per-request figure. A thread
- * that exits between two readings takes its time with it; the runtime's threads live as long as it.
+ * that ends keeps the time it had at the previous reading (call often: the runtime's worker threads
+ * come and go), so readings only grow.
  */
 export function cpuMs(pid: number): number {
   try {
-    let ns = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    let t = threadTimes.get(pid);
+    if (t === undefined) threadTimes.set(pid, (t = { live: new Map(), ended: 0 }));
+    const seen = new Map<string, number>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]; // starttime: tells a reused tid apart
+        seen.set(`${tid}:${start}`, Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+      } catch {
+        // the thread ended while being read
+      }
+    }
+    for (const [key, ns] of t.live) if (!seen.has(key)) t.ended += ns;
+    t.live = seen;
+    let ns = t.ended;
+    for (const v of seen.values()) ns += v;
     if (ns > 0) return ns / 1e6;
   } catch {
-    // no schedstat (or a thread ended while listing): fall back to the tick counters
+    // no schedstat: fall back to the tick counters
   }
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK; // utime + stime
@@ -76,12 +94,23 @@ export async function spawnFake(): Promise<Proc> {
   return { url, proc };
 }
 
-/** `bun src/main.ts serve` against `fakeUrl`, SQLite in a temp DATA_DIR; `cleanup` removes it. */
+/** One line of the gateway's request log (REQUEST_LOG=stdout), the fields the benches read. */
+export interface RequestLine {
+  route: string;
+  status: number;
+  ttfb_ms: number | null;
+  upstream_ttfb_ms?: number;
+}
+
+/**
+ * `bun src/main.ts serve` against `fakeUrl`, SQLite in a temp DATA_DIR; `cleanup` removes it. With
+ * `requestLog`, the gateway logs one line per chat request (at info) and `requests` collects them.
+ */
 export async function spawnGateway(
   fakeUrl: string,
   env: Record<string, string> = {},
-  opts: { cpus?: string } = {},
-): Promise<Proc & { cleanup(): void }> {
+  opts: { cpus?: string; requestLog?: boolean } = {},
+): Promise<Proc & { cleanup(): void; requests: RequestLine[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'q2api-bench-'));
   const port = await freePort();
   // `cpus`: run the gateway on these CPUs only (taskset), so that its latency is its own work and
@@ -97,19 +126,41 @@ export async function spawnGateway(
       DATA_DIR: join(dir, 'data'),
       ADMIN_KEY: BENCH_ADMIN_KEY,
       MASTER_KEY: 'ab'.repeat(32),
-      LOG_LEVEL: 'warn',
+      LOG_LEVEL: opts.requestLog ? 'info' : 'warn',
+      REQUEST_LOG: 'stdout',
       Q_ENDPOINT: fakeUrl,
       OIDC_ENDPOINT: fakeUrl,
       KIRO_AUTH_ENDPOINT: fakeUrl,
       ADMIN_MAX_FAILURES: '1000',
       ...env,
     },
-    stdout: 'ignore',
+    stdout: opts.requestLog ? 'pipe' : 'ignore',
     stderr: 'inherit',
   });
+  const requests: RequestLine[] = [];
+  if (opts.requestLog) void collectRequestLines(proc.stdout as ReadableStream<Uint8Array>, requests);
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/healthz`);
-  return { url, proc, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  return { url, proc, requests, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+async function collectRequestLines(stdout: ReadableStream<Uint8Array>, into: RequestLine[]): Promise<void> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  for await (const chunk of stdout) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      if (!line.includes('"msg":"request"')) continue;
+      try {
+        into.push(JSON.parse(line) as RequestLine);
+      } catch {
+        // not a JSON line
+      }
+    }
+  }
 }
 
 /** `n` social accounts with long-lived tokens, known to both the fake and the gateway. */
