@@ -248,8 +248,9 @@ export function parseConfig(env: Env): Config {
     maxAttempts: int('MAX_ATTEMPTS', 3, 1, 20),
     // Anthropic's own limit is 32 MB; a Claude Code session with images stays well below it.
     maxRequestBytes: int('MAX_REQUEST_BYTES', 32 * 1024 * 1024, 1024, 512 * 1024 * 1024),
-    // ~20 Claude Code–sized conversations; each costs about twice its history's JSON size.
-    historyCacheBytes: int('HISTORY_CACHE_MB', 64, 0, 65_536) * 1024 * 1024,
+    // About 30 Claude Code–sized conversations (~150k tokens each) by the memo's own estimate, which
+    // counts text at two bytes a character: the memory really used is less.
+    historyCacheBytes: int('HISTORY_CACHE_MB', 128, 0, 65_536) * 1024 * 1024,
     imageFetch: {
       // Q accepts images up to 10 MiB each (Q CLI's limit).
       maxBytes: int('IMAGE_FETCH_MAX_BYTES', 10 * 1024 * 1024, 1024, 64 * 1024 * 1024),

@@ -51,6 +51,15 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
   // only its new turns. `??`: hand-built test configs.
   const memo = new ConversationMemo(config.historyCacheBytes ?? DEFAULT_MEMO_BYTES);
 
+  /** The memo is an optimisation: a failure in it must never fail the request. */
+  const remember = (...args: Parameters<ConversationMemo['remember']>): void => {
+    try {
+      memo.remember(...args);
+    } catch (e) {
+      deps.log.warn('could not remember the conversation for the next request', { error: e });
+    }
+  };
+
   /** Input tokens of a request, reusing the counts of its conversation's previous request. */
   async function count(conv: Conversation, recall: Recall): Promise<{ tokens: number; memo: CountMemo }> {
     const prior = recall.entry?.count;
@@ -60,7 +69,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
   const countInputTokens = async (conv: Conversation): Promise<number> => {
     const recall = memo.recall(conv);
     const counted = await count(conv, recall);
-    memo.remember(recall, conv, { count: counted.memo });
+    remember(recall, conv, { count: counted.memo });
     return counted.tokens;
   };
 
@@ -131,13 +140,14 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     const snapshot = recall.entry?.history;
     const resume = snapshot ? { snapshot, sharedMessages: recall.sharedMessages, sameTools: recall.sameTools } : undefined;
     const build = requestBuilder(request, { modelId: model.qModelId, conversationId: deps.random.uuid() }, resume);
+    let built: BuiltRequest;
     try {
       // Build before taking an account: a conversation the builder cannot take costs no refresh.
-      const built = build(undefined);
-      memo.remember(recall, conversation, { count: counted.memo, ...(built.snapshot ? { history: built.snapshot } : {}) });
+      built = build(undefined);
     } catch (e) {
       throw e instanceof GatewayError ? e : new GatewayError('internal', `Could not build the upstream request: ${describe(e)}`, { cause: e });
     }
+    remember(recall, conversation, { count: counted.memo, ...(built.snapshot ? { history: built.snapshot } : {}) });
     const exclude = new Set<string>();
     let calls = 0;
     let last: UpstreamError | undefined;

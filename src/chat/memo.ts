@@ -11,14 +11,16 @@ import { conversationKey, sameMessage, sameTool } from '../dialects/conversation
 import type { CountMemo } from '../tokens';
 import { type HistorySnapshot, snapshotBytes } from '../upstream/q-request-cache';
 
-/** Default budget (HISTORY_CACHE_MB): about twenty Claude Code–sized conversations. */
-export const DEFAULT_MEMO_BYTES = 64 * 1024 * 1024;
+/** Default budget (HISTORY_CACHE_MB): about 30 Claude Code–sized conversations by this estimate. */
+export const DEFAULT_MEMO_BYTES = 128 * 1024 * 1024;
 
 interface Entry {
   readonly messages: readonly Message[];
   readonly tools: readonly ToolDefinition[];
   /** sizes[i]: approximate bytes of messages 0 … i */
   readonly sizes: readonly number[];
+  /** approximate bytes of the tool definitions */
+  readonly toolBytes: number;
   readonly count?: CountMemo;
   readonly history?: HistorySnapshot;
   readonly bytes: number;
@@ -88,19 +90,21 @@ export class ConversationMemo {
     let count = made.count;
     if (count === undefined && old?.count !== undefined && recall.sameTools) count = { totals: old.count.totals.slice(0, shared), tools: old.count.tools };
     let history = made.history;
-    if (history === undefined && old?.history !== undefined && shared > old.history.messageCount) {
+    if (history === undefined && old?.history !== undefined && shared >= old.history.messageCount) {
       // Still the same history; the client tools in it only while the tool list is the same.
       const { clientTools: _, ...rest } = old.history;
       history = recall.sameTools ? old.history : rest;
     }
-    const bytes = size + (history ? snapshotBytes(history) : 0);
+    const toolBytes = recall.sameTools && old !== undefined ? old.toolBytes : toolsBytes(conv.tools);
+    // Per message: its slot in `messages`, `sizes` and the count's `totals`.
+    const bytes = ENTRY_OVERHEAD_BYTES + size + conv.messages.length * 24 + toolBytes + (history ? snapshotBytes(history) : 0);
     this.#delete(recall.key);
     if (bytes > this.#maxBytes) return;
     // The shared messages stay the remembered objects: the request's equal copies then die young,
     // and what the memo keeps alive (old-generation memory for the GC) grows only by the new turns.
     const messages = shared > 0 ? [...old!.messages.slice(0, shared), ...conv.messages.slice(shared)] : [...conv.messages];
     const tools = recall.sameTools && old !== undefined ? old.tools : conv.tools;
-    const entry: Entry = { messages, tools, sizes, bytes, ...(count ? { count } : {}), ...(history ? { history } : {}) };
+    const entry: Entry = { messages, tools, sizes, toolBytes, bytes, ...(count ? { count } : {}), ...(history ? { history } : {}) };
     this.#entries.set(recall.key, entry);
     this.#bytes += bytes;
     while (this.#bytes > this.#maxBytes) this.#delete(this.#entries.keys().next().value as string);
@@ -118,14 +122,27 @@ export class ConversationMemo {
   }
 }
 
-/** Roughly what keeping a message costs, in bytes (strings as Latin-1; UTF-16 text is up to twice this). */
+/** Fixed cost of an entry: the objects, arrays and Map slot around its data. */
+const ENTRY_OVERHEAD_BYTES = 1024;
+
+/**
+ * What keeping a message costs, in bytes, erring high: text at 2 bytes a character (strings hold
+ * UTF-16 once they have a character beyond Latin-1), plus the objects around it.
+ */
 function messageBytes(message: Message): number {
   let n = 64;
   for (const p of message.content) {
-    if (p.type === 'text' || p.type === 'thinking') n += p.text.length + 32;
-    else if (p.type === 'image') n += p.data.length + 32;
-    else if (p.type === 'tool_call') n += p.id.length + p.name.length + (JSON.stringify(p.input)?.length ?? 0) + 32;
-    else for (const c of p.content) n += (c.type === 'text' ? c.text.length : c.data.length) + 32;
+    if (p.type === 'text' || p.type === 'thinking') n += 2 * p.text.length + 64;
+    else if (p.type === 'image') n += 2 * p.data.length + 64;
+    else if (p.type === 'tool_call') n += 2 * (p.id.length + p.name.length + (JSON.stringify(p.input)?.length ?? 0)) + 64;
+    else for (const c of p.content) n += 2 * (c.type === 'text' ? c.text.length : c.data.length) + 64;
   }
+  return n;
+}
+
+/** The same for the tool definitions (their schemas as JSON text, as a stand-in for the objects). */
+function toolsBytes(tools: readonly ToolDefinition[]): number {
+  let n = 0;
+  for (const t of tools) n += 2 * (t.name.length + t.description.length + (JSON.stringify(t.inputSchema)?.length ?? 0)) + 128;
   return n;
 }

@@ -71,10 +71,13 @@ export function appendChunk(chunks: readonly Uint8Array[], chunk: Uint8Array | u
   return [merged];
 }
 
-/** Roughly what a snapshot keeps alive beyond the messages themselves, in bytes. */
+/** Roughly what a snapshot keeps alive beyond the messages themselves, in bytes, erring high. */
 export function snapshotBytes(s: HistorySnapshot): number {
   let n = 1024 + s.chunkBytes + s.first.text.length * 2;
-  for (const image of s.first.images) n += image.source.bytes.length;
+  // ids, names and warnings: a few dozen characters each, in Sets, Maps and arrays
+  n += (s.converter.seenUseIds.size + s.converter.nameByClientId.size + s.namerCalls.length + s.historyToolNames.length + s.warnings.length) * 160;
+  for (const use of s.previousUses) n += 2 * (JSON.stringify(use)?.length ?? 0) + 64;
+  for (const image of s.first.images) n += image.source.bytes.length * 2;
   for (const r of s.first.toolResults) for (const c of r.content) n += c.text.length * 2;
   if (s.clientTools) {
     for (const spec of s.clientTools.specs) n += spec.length * 2;

@@ -38,8 +38,8 @@ describe('parseConfig', () => {
     expect(p[0]).toContain('whole number');
   });
 
-  test('HISTORY_CACHE_MB: 64 MB by default, 0 turns the memo off, a negative size is refused', () => {
-    expect(parseConfig({}).historyCacheBytes).toBe(64 * 1024 * 1024);
+  test('HISTORY_CACHE_MB: 128 MB by default, 0 turns the memo off, a negative size is refused', () => {
+    expect(parseConfig({}).historyCacheBytes).toBe(128 * 1024 * 1024);
     expect(parseConfig({ HISTORY_CACHE_MB: '0' }).historyCacheBytes).toBe(0);
     expect(parseConfig({ HISTORY_CACHE_MB: '512' }).historyCacheBytes).toBe(512 * 1024 * 1024);
     expect(problemsOf({ HISTORY_CACHE_MB: '-1' })[0]).toContain('HISTORY_CACHE_MB="-1"');

@@ -209,6 +209,19 @@ describe('ConversationMemo', () => {
     expect(entry.messages[3]).toBe(b.messages[3]!);
   });
 
+  test('tool definitions count against the budget, so large tool lists cannot pile up', () => {
+    const memo = new ConversationMemo(4 << 20);
+    const tools = [{ name: 'Big', description: 'd'.repeat(1_000_000), inputSchema: { type: 'object' } }];
+    for (const first of ['a', 'b', 'c', 'd', 'e']) {
+      const conv = conversation(msgs(first), { tools });
+      memo.remember(memo.recall(conv), conv, {});
+    }
+    // each entry is ≥ 2 MB (a million characters, counted at two bytes each)
+    expect(memo.stats().conversations).toBe(2);
+    expect(memo.stats().bytes).toBeLessThanOrEqual(4 << 20);
+    expect(memo.stats().bytes).toBeGreaterThan(4_000_000);
+  });
+
   test('a count memo outlives a request only while it holds; the budget evicts the least recent', () => {
     const memo = new ConversationMemo(1 << 20);
     const a = conversation(msgs('a', 'b', 'c'), { tools: [tool('Read')] });
@@ -222,12 +235,12 @@ describe('ConversationMemo', () => {
     memo.remember(memo.recall(c), c, {});
     expect(memo.recall(c).entry!.count).toBeUndefined();
 
-    const small = new ConversationMemo(4_000);
+    const small = new ConversationMemo(20_000);
     for (const first of ['p', 'q', 'r']) {
-      const conv = conversation(msgs(first, 'x'.repeat(1_500)));
+      const conv = conversation(msgs(first, 'x'.repeat(3_000)));
       small.remember(small.recall(conv), conv, {});
     }
-    expect(small.stats().bytes).toBeLessThanOrEqual(4_000);
+    expect(small.stats().bytes).toBeLessThanOrEqual(20_000);
     expect(small.recall(conversation(msgs('p', 'x'))).entry).toBeUndefined(); // the oldest went first
     expect(small.recall(conversation(msgs('r', 'x'))).entry).toBeDefined();
     // A budget of 0 turns the memo off.
