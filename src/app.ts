@@ -62,7 +62,7 @@ export function createApp(ctx: AppContext) {
       }
     })
     .use(systemRoutes(ctx))
-    .use(opsRoutes(ctx, adminLimiter))
+    .use(opsRoutes(ctx, adminLimiter, chat))
     .use(anthropicRoutes(ctx, chat))
     .use(openaiRoutes(ctx, chat));
   if (ctx.config.enableConsole) app.use(adminRoutes(ctx, adminLimiter)).use(authLoginRoutes(ctx));

@@ -283,7 +283,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     }
   }
 
-  return { run, countInputTokens };
+  return { run, countInputTokens, memoStats: () => memo.stats() };
 }
 
 /** A `-thinking` model name asks for thinking the request itself did not turn on. */

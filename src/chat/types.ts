@@ -4,6 +4,7 @@
 import type { Conversation, FinishReason, StreamPart, Usage } from '../dialects/conversation';
 import type { GatewayError } from '../http/errors';
 import type { UpstreamErrorKind } from '../upstream/errors';
+import type { MemoStats } from './memo';
 
 export interface ChatRunOptions {
   /** aborted when the client disconnects: the engine then aborts the upstream request at once */
@@ -54,6 +55,8 @@ export interface ChatEngine {
   run(conversation: Conversation, options: ChatRunOptions): Promise<ChatRun>;
   /** Input tokens of a conversation, exactly as `run` counts them (for count_tokens). */
   countInputTokens(conversation: Conversation): Promise<number>;
+  /** the conversation memo's size and hit counts (src/chat/memo.ts), for /metrics */
+  memoStats(): MemoStats;
 }
 
 /** A non-streaming response is the fold of the stream. */

@@ -3,6 +3,7 @@
 // and, while the process drains on SIGTERM, a 503 for new chat requests.
 
 import { Elysia } from 'elysia';
+import type { ChatEngine } from '../chat/types';
 import type { AppContext } from '../context';
 import type { UsageGroup } from '../store/usage';
 import { utcDay } from '../obs/usage-recorder';
@@ -31,7 +32,7 @@ function parseDay(name: string, raw: string | null, fallback: string): string {
   return raw;
 }
 
-export function opsRoutes(ctx: AppContext, limiter: FailureLimiter) {
+export function opsRoutes(ctx: AppContext, limiter: FailureLimiter, chat?: Pick<ChatEngine, 'memoStats'>) {
   const states: { at: number; pending: Promise<void> | null } = { at: -Infinity, pending: null };
 
   const admin = (request: Request, server: { requestIP(r: Request): { address: string } | null } | null) =>
@@ -81,6 +82,13 @@ export function opsRoutes(ctx: AppContext, limiter: FailureLimiter) {
           }
         }
         await refreshAccountStates();
+        if (chat) {
+          const memo = chat.memoStats();
+          ctx.metrics.memoBytes.set({}, memo.bytes);
+          ctx.metrics.memoConversations.set({}, memo.conversations);
+          ctx.metrics.memoLookups.setTotal({ result: 'hit' }, memo.hits);
+          ctx.metrics.memoLookups.setTotal({ result: 'miss' }, memo.misses);
+        }
         return new Response(ctx.metrics.render(), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } });
       },
       { detail: { summary: 'Prometheus metrics (admin key unless METRICS_PUBLIC=true)', tags: ['ops'] } },

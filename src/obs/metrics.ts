@@ -22,6 +22,9 @@ export interface Metrics extends RefreshObserver {
   streamsInFlight: Gauge;
   ttfb: Histogram;
   upstreamTtfb: Histogram;
+  memoBytes: Gauge;
+  memoConversations: Gauge;
+  memoLookups: Counter;
   duration: Histogram;
   upstreamErrors: Counter;
   refreshes: Counter;
@@ -55,6 +58,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     ['route'],
     LATENCY_BUCKETS_S,
   );
+  const memoBytes = new Gauge('q2api_history_memo_bytes', 'Estimated memory held by the conversation memo (HISTORY_CACHE_MB bounds it).', []);
+  const memoConversations = new Gauge('q2api_history_memo_conversations', 'Conversations the memo remembers.', []);
+  const memoLookups = new Counter('q2api_history_memo_lookups_total', 'Requests that found their conversation in the memo (hit) or not (miss).', ['result']);
   const duration = new Histogram('q2api_request_duration_seconds', 'Time from request to the end of the response, per route.', ['route'], LATENCY_BUCKETS_S);
   const upstreamErrors = new Counter('q2api_upstream_errors_total', 'Failed upstream attempts and broken upstream streams by error class.', ['kind']);
   const refreshes = new Counter('q2api_token_refreshes_total', 'Access-token refreshes by outcome.', ['outcome']);
@@ -79,6 +85,9 @@ export function createMetrics(opts: MetricsOptions): Metrics {
     streamsInFlight,
     ttfb,
     upstreamTtfb,
+    memoBytes,
+    memoConversations,
+    memoLookups,
     duration,
     upstreamErrors,
     refreshes,

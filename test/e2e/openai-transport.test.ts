@@ -48,6 +48,7 @@ const engine: ChatEngine = {
     return { requestedModel: conversation.model, upstreamModel: 'q', headers: { 'x-q2api-model': 'q' }, inputTokens: 3, parts: parts() };
   },
   countInputTokens: async () => 3,
+  memoStats: () => ({ conversations: 0, bytes: 0, hits: 0, misses: 0 }),
 };
 
 const catalog: ModelCatalog = { list: async () => [] };

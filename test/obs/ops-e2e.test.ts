@@ -145,6 +145,8 @@ describe('request log, usage, overview, metrics', () => {
   });
 
   test('GET /metrics: admin key required; Prometheus text with the request, error and account series', async () => {
+    // The same conversation twice: the second request finds it in the memo.
+    for (let i = 0; i < 2; i++) await (await anthropic(gw, 'memo check [[fake:plain]]')).text();
     expect((await fetch(`${gw.url}/metrics`)).status).toBe(401);
     const res = await fetch(`${gw.url}/metrics`, { headers: gw.adminHeaders });
     expect(res.status).toBe(200);
@@ -155,6 +157,9 @@ describe('request log, usage, overview, metrics', () => {
     expect(text).toContain('q2api_upstream_errors_total{kind="throttled"} 1');
     expect(text).toMatch(/q2api_ttfb_seconds_count\{route="\/v1\/messages"\} \d+/);
     expect(text).toMatch(/q2api_upstream_ttfb_seconds_count\{route="\/v1\/messages"\} [1-9]\d*/);
+    expect(text).toMatch(/q2api_history_memo_lookups_total\{result="hit"\} [1-9]\d*/);
+    expect(text).toMatch(/q2api_history_memo_conversations [1-9]\d*/);
+    expect(text).toMatch(/q2api_history_memo_bytes [1-9]\d*/);
     expect(text).toContain('q2api_requests_in_flight 0');
     expect(text).toContain('q2api_streams_in_flight 0');
     // the account that answered 429 rests (pool cooldown)

@@ -27,6 +27,7 @@ function engine(run: (conv: Conversation, opts: ChatRunOptions) => Promise<ChatR
       return run(conv, opts);
     },
     countInputTokens: async (conv) => conv.messages.length * 100,
+    memoStats: () => ({ conversations: 0, bytes: 0, hits: 0, misses: 0 }),
   };
 }
 
