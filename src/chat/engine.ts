@@ -66,8 +66,8 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     return counter.countDetailed(conv, prior ? { memo: prior, sharedMessages: recall.sharedMessages, sameTools: recall.sameTools } : undefined);
   }
 
-  const countInputTokens = async (conv: Conversation): Promise<number> => {
-    const recall = memo.recall(conv);
+  const countInputTokens = async (conv: Conversation, scope = ''): Promise<number> => {
+    const recall = memo.recall(conv, scope);
     const counted = await count(conv, recall);
     remember(recall, conv, { count: counted.memo });
     return counted.tokens;
@@ -133,7 +133,7 @@ export function createChatEngine(deps: ChatEngineDeps): ChatEngine {
     const { signal, requestId } = options;
     const log = deps.log.child({ requestId });
     const model = modelFor(conversation.model);
-    const recall = memo.recall(conversation);
+    const recall = memo.recall(conversation, options.scope ?? '');
     const counted = await count(conversation, recall);
     const inputTokens = counted.tokens;
     const request = withModelSuffix(conversation, model.thinkingSuffix);

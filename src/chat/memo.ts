@@ -56,8 +56,12 @@ export class ConversationMemo {
     this.#maxBytes = Math.max(0, maxBytes);
   }
 
-  recall(conv: Conversation): Recall {
-    const key = conversationKey(conv.messages[0]);
+  /**
+   * `scope` keeps clients apart (guards.ts clientScope): one client can neither evict another's
+   * conversations nor learn from response times what another recently sent.
+   */
+  recall(conv: Conversation, scope = ''): Recall {
+    const key = `${scope}|${conversationKey(conv.messages[0])}`;
     const entry = this.#maxBytes > 0 && conv.messages.length > 0 ? this.#entries.get(key) : undefined;
     if (entry === undefined) {
       this.#misses++;

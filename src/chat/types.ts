@@ -15,6 +15,8 @@ export interface ChatRunOptions {
   observer?: ChatRunObserver;
   /** conversation key for STICKY_SESSIONS (src/chat/sticky.ts); the pool ignores it when stickiness is off */
   stickyKey?: string;
+  /** the client the request belongs to (guards.ts clientScope): conversations are remembered per client */
+  scope?: string;
 }
 
 /** One upstream call of a run: the account it used and, unless it committed, why it failed. */
@@ -54,7 +56,7 @@ export interface ChatEngine {
   /** Rejects with a GatewayError (nothing committed yet) or resolves with a committed run. */
   run(conversation: Conversation, options: ChatRunOptions): Promise<ChatRun>;
   /** Input tokens of a conversation, exactly as `run` counts them (for count_tokens). */
-  countInputTokens(conversation: Conversation): Promise<number>;
+  countInputTokens(conversation: Conversation, scope?: string): Promise<number>;
   /** the conversation memo's size and hit counts (src/chat/memo.ts), for /metrics */
   memoStats(): MemoStats;
 }

@@ -11,7 +11,7 @@ import type { Conversation } from '../dialects/conversation';
 import { decodeAnthropicRequest, type DecodedAnthropicRequest } from '../dialects/anthropic/decode';
 import { AnthropicSseEncoder, PING_EVENT, encodeAnthropicMessage, sseError } from '../dialects/anthropic/encode';
 import { GatewayError, errorResponse } from './errors';
-import { checkClientKey } from './guards';
+import { checkClientKey, clientScope } from './guards';
 import { readJsonBody } from './json-body';
 import { fetchPendingImages } from './image-fetch';
 import { sseResponse } from './sse';
@@ -90,7 +90,13 @@ export function anthropicRoutes(ctx: AppContext, chat: ChatEngine, opts: Anthrop
       let body: unknown;
       const { conversation, stream } = await prepare(request, true, (b) => (body = b));
       track.requested({ model: conversation.model, stream, body });
-      const runPromise = chat.run(conversation, { signal: abort.signal, requestId, observer: track, stickyKey: stickyKeyFor(ctx.config, request.headers, body, conversation) });
+      const runPromise = chat.run(conversation, {
+        signal: abort.signal,
+        requestId,
+        observer: track,
+        stickyKey: stickyKeyFor(ctx.config, request.headers, body, conversation),
+        scope: clientScope(request.headers, ctx.config.openaiKeys),
+      });
       const messageId = anthropicId(ctx, 'msg');
       const baseHeaders = { 'request-id': requestId, ...warningHeaders(conversation) };
 
@@ -169,7 +175,7 @@ export function anthropicRoutes(ctx: AppContext, chat: ChatEngine, opts: Anthrop
     const requestId = anthropicId(ctx, 'req');
     try {
       const { conversation } = await prepare(request, false);
-      const inputTokens = await chat.countInputTokens(conversation);
+      const inputTokens = await chat.countInputTokens(conversation, clientScope(request.headers, ctx.config.openaiKeys));
       return Response.json({ input_tokens: inputTokens }, { headers: { 'request-id': requestId, ...warningHeaders(conversation) } });
     } catch (e) {
       return fail(e, requestId, '/v1/messages/count_tokens');

@@ -39,6 +39,16 @@ export function checkClientKey(headers: Headers, keys: readonly string[]): void 
   if (!ok) throw new GatewayError('authentication', 'Invalid API key.');
 }
 
+/**
+ * Which client a request belongs to, for per-client state such as the conversation memo: '' for an
+ * open gateway (no OPENAI_KEYS, one tenant), else a digest of the key presented (already checked).
+ * Never the key itself.
+ */
+export function clientScope(headers: Headers, keys: readonly string[]): string {
+  if (keys.length === 0) return '';
+  return new Bun.CryptoHasher('sha256').update(clientKey(headers) ?? '').digest('base64url');
+}
+
 /** Failed admin attempts allowed per address in one window before it is locked out for the rest of it. */
 export const ADMIN_FAILURES_PER_WINDOW = 10;
 /** Window of the admin limiter: 10 tries per 5 minutes makes a 12+ character key unguessable. */

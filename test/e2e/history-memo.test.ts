@@ -8,6 +8,7 @@ import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/server';
 import { startGateway, type Gateway } from '../support/gateway';
 
 const KEY = 'sk-memo-test';
+const OTHER_KEY = 'sk-memo-other-client';
 const MODEL = 'claude-sonnet-4-6';
 const weather: Anthropic.Tool = { name: 'get_weather', description: 'Weather', input_schema: { type: 'object', properties: { city: { type: 'string' } } } };
 
@@ -17,7 +18,7 @@ const gateways: Array<{ gw: Gateway; client: Anthropic; token: string }> = [];
 beforeAll(async () => {
   fake = await startFakeUpstream({ strict_requests: true });
   for (const [name, memoMb] of [['memo', '64'], ['plain', '0']] as const) {
-    const gw = await startGateway({ upstreamUrl: fake.url, env: { OPENAI_KEYS: KEY, HISTORY_CACHE_MB: memoMb } });
+    const gw = await startGateway({ upstreamUrl: fake.url, env: { OPENAI_KEYS: `${KEY},${OTHER_KEY}`, HISTORY_CACHE_MB: memoMb } });
     const token = `fake-at-${name}`;
     fake.seedToken({ accessToken: token, refreshToken: `fake-rt-${name}`, expiresIn: 3600, authMethod: 'social' });
     await gw.ctx.store.accounts.create({ refreshToken: `fake-rt-${name}`, accessToken: token, expiresAt: new Date(Date.now() + 3600_000), authMethod: 'social' });
@@ -68,4 +69,28 @@ test('a conversation growing one exchange at a time: the same upstream bodies an
     next = call ? [{ type: 'tool_result', tool_use_id: call.id, content: `18°C at step ${step}` }] : `Go on (${step}).`;
   }
   expect(history.length).toBe(16);
+});
+
+test('conversations are remembered per client key: another key sending the same conversation finds nothing', async () => {
+  const { gw } = gateways[0]!;
+  const lookups = async () => {
+    const text = await (await fetch(`${gw.url}/metrics`, { headers: gw.adminHeaders })).text();
+    const count = (result: string) => Number(new RegExp(`q2api_history_memo_lookups_total\\{result="${result}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+    return { hit: count('hit'), miss: count('miss') };
+  };
+  const ask = (key: string) =>
+    new Anthropic({ apiKey: key, baseURL: gw.url, maxRetries: 0 }).messages.create({
+      model: MODEL,
+      max_tokens: 64,
+      messages: [{ role: 'user', content: 'A question only this test asks. [[fake:plain]]' }],
+    });
+  await ask(KEY);
+  const before = await lookups();
+  await ask(KEY);
+  const same = await lookups();
+  expect(same.hit).toBe(before.hit + 1);
+  await ask(OTHER_KEY);
+  const other = await lookups();
+  expect(other.hit).toBe(same.hit);
+  expect(other.miss).toBe(same.miss + 1);
 });

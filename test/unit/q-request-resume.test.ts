@@ -195,6 +195,11 @@ describe('ConversationMemo', () => {
     expect(r2.sameTools).toBe(false);
     // Another first message is another conversation.
     expect(memo.recall(conversation(msgs('x', 'b'))).entry).toBeUndefined();
+    // So is the same conversation from another client.
+    expect(memo.recall(b, 'client-b').entry).toBeUndefined();
+    memo.remember(memo.recall(b, 'client-b'), b, {});
+    expect(memo.recall(b, 'client-b').sharedMessages).toBe(5);
+    expect(memo.recall(b).sharedMessages).toBe(3);
   });
 
   test('keeps the remembered objects for shared messages, so equal copies are not retained', () => {
