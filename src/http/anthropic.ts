@@ -6,11 +6,11 @@ import type { AppContext } from '../context';
 import type { ChatEngine, ChatRun } from '../chat/types';
 import { collectParts } from '../chat/collect';
 import { headerSafe } from '../chat/engine';
-import { stickyKeyFor } from '../chat/sticky';
 import type { Conversation } from '../dialects/conversation';
 import { decodeAnthropicRequest, type DecodedAnthropicRequest } from '../dialects/anthropic/decode';
 import { AnthropicSseEncoder, PING_EVENT, encodeAnthropicMessage, sseError } from '../dialects/anthropic/encode';
 import { GatewayError, errorResponse } from './errors';
+import { clientRouting } from './client-routing';
 import { checkClientKey, clientScope } from './guards';
 import { readJsonBody } from './json-body';
 import { fetchPendingImages } from './image-fetch';
@@ -90,13 +90,7 @@ export function anthropicRoutes(ctx: AppContext, chat: ChatEngine, opts: Anthrop
       let body: unknown;
       const { conversation, stream } = await prepare(request, true, (b) => (body = b));
       track.requested({ model: conversation.model, stream, body });
-      const runPromise = chat.run(conversation, {
-        signal: abort.signal,
-        requestId,
-        observer: track,
-        stickyKey: stickyKeyFor(ctx.config, request.headers, body, conversation),
-        scope: clientScope(request.headers, ctx.config.openaiKeys),
-      });
+      const runPromise = chat.run(conversation, { signal: abort.signal, requestId, observer: track, ...clientRouting(ctx.config, request.headers, body, conversation) });
       const messageId = anthropicId(ctx, 'msg');
       const baseHeaders = { 'request-id': requestId, ...warningHeaders(conversation) };
 

@@ -5,11 +5,11 @@ import { Elysia } from 'elysia';
 import type { AppContext } from '../context';
 import type { ChatEngine, ChatRun } from '../chat/types';
 import { collectParts } from '../chat/collect';
-import { stickyKeyFor } from '../chat/sticky';
 import { decodeChatRequest } from '../dialects/openai/decode';
 import { chatCompletion, createChunkEncoder, errorFrame, type CompletionMeta } from '../dialects/openai/encode';
 import { GatewayError, dialectFor, errorResponse, type Dialect } from './errors';
-import { checkClientKey, clientScope } from './guards';
+import { clientRouting } from './client-routing';
+import { checkClientKey } from './guards';
 import { readJsonBody } from './json-body';
 import { fetchPendingImages } from './image-fetch';
 import { sseResponse } from './sse';
@@ -71,13 +71,7 @@ export function openaiRoutes(ctx: AppContext, chat: ChatEngine, opts: OpenAIRout
       const { conversation } = decoded;
       track.requested({ model: conversation.model, stream: decoded.stream, body });
       await fetchPendingImages(decoded.pendingImages, { ...ctx.config.imageFetch, proxy: ctx.config.proxy, signal: abort.signal });
-      const runPromise = chat.run(conversation, {
-        signal: abort.signal,
-        requestId,
-        observer: track,
-        stickyKey: stickyKeyFor(ctx.config, request.headers, body, conversation),
-        scope: clientScope(request.headers, ctx.config.openaiKeys),
-      });
+      const runPromise = chat.run(conversation, { signal: abort.signal, requestId, observer: track, ...clientRouting(ctx.config, request.headers, body, conversation) });
       const completionId = `chatcmpl-${ctx.random.uuid().replace(/-/g, '')}`;
       const created = Math.floor(ctx.clock.now() / 1000);
       const meta = (run: ChatRun): CompletionMeta => ({
