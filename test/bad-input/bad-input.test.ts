@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/server';
 import { rssKb, spawnGateway, type SpawnedGateway } from '../faults/harness';
 import { type BadCase, corpus, CORPUS_MAX_REQUEST_BYTES, type Dialect, validRequest } from './corpus';
+import { upstreamEnv } from '../support/upstream-env';
 
 const KEY = 'sk-bad-input';
 /** Requests in flight at once: enough to overlap, few enough for a 2-core machine. */
@@ -23,9 +24,7 @@ let startRss = 0;
 beforeAll(async () => {
   fake = await startFakeUpstream();
   gw = await spawnGateway({
-    Q_ENDPOINT: fake.url,
-    OIDC_ENDPOINT: fake.url,
-    KIRO_AUTH_ENDPOINT: fake.url,
+    ...upstreamEnv(fake.url),
     OPENAI_KEYS: KEY,
     MAX_REQUEST_BYTES: String(CORPUS_MAX_REQUEST_BYTES),
     LOG_LEVEL: 'warn',

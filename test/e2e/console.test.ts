@@ -10,6 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/server';
 import { buildBinary, startBinary, type RunningBinary } from '../support/binary';
 import { externalRequests, launchChromium, recordRequests, screenshot } from '../support/browser';
+import { upstreamEnv } from '../support/upstream-env';
 
 const ADMIN_KEY = 'console-e2e-admin-key-0123';
 // A step that fails must fail alone: a bun test timeout kills every process the file started.
@@ -39,9 +40,7 @@ beforeAll(async () => {
     ADMIN_KEY,
     MASTER_KEY: 'b2'.repeat(32),
     OPENAI_KEYS: 'sk-client-only', // the playground must work without this key reaching the browser
-    Q_ENDPOINT: fake.url,
-    OIDC_ENDPOINT: fake.url,
-    KIRO_AUTH_ENDPOINT: fake.url,
+    ...upstreamEnv(fake.url),
   });
   context = await browser.newContext({ viewport: { width: 1280, height: 820 }, locale: 'en-US' });
   page = await context.newPage();

@@ -14,6 +14,7 @@ import { createAccountPool } from '../../src/pool/pool';
 import type { Account } from '../../src/store/accounts';
 import type { FakeUpstream } from '../fake-upstream/server';
 import { adminCall, jsonOrText, TEST_ADMIN_KEY } from '../support/gateway';
+import { upstreamEnv } from '../support/upstream-env';
 
 export interface OffsetClock extends Clock {
   advance(ms: number): void;
@@ -50,9 +51,7 @@ export async function startPoolGateway(fake: FakeUpstream, clock: OffsetClock, e
     MASTER_KEY: 'a1'.repeat(32),
     HOST: '127.0.0.1',
     ADMIN_MAX_FAILURES: '100000',
-    Q_ENDPOINT: fake.url,
-    OIDC_ENDPOINT: fake.url,
-    KIRO_AUTH_ENDPOINT: fake.url,
+    ...upstreamEnv(fake.url),
     ...env,
   });
   const logs: string[] = [];

@@ -12,6 +12,7 @@ import { buildContext } from '../../src/main';
 import { createApp } from '../../src/app';
 import type { AppContext } from '../../src/context';
 import { adminCall } from '../support/gateway';
+import { upstreamEnv } from '../support/upstream-env';
 
 export const ROOT = resolve(import.meta.dir, '../..');
 export const ADMIN_KEY = 'faults-admin-key-0123456789';
@@ -33,7 +34,7 @@ export async function inProcessGateway(opts: { upstreamUrl?: string; env?: Env; 
     MASTER_KEY,
     LOG_LEVEL: 'error',
     REQUEST_LOG: 'off',
-    ...(opts.upstreamUrl ? { Q_ENDPOINT: opts.upstreamUrl, OIDC_ENDPOINT: opts.upstreamUrl, KIRO_AUTH_ENDPOINT: opts.upstreamUrl } : {}),
+    ...(opts.upstreamUrl ? upstreamEnv(opts.upstreamUrl) : {}),
     ...opts.env,
   });
   const ctx = await buildContext(config, createLogger(config.logLevel, () => {}));

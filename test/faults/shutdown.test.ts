@@ -11,6 +11,7 @@ import { openStore, type Store } from '../../src/store';
 import { keyLabel } from '../../src/obs/client-key';
 import { MASTER_KEY, spawnGateway, type SpawnedGateway } from './harness';
 import { chatRequest, type Dialect, outcomeOf } from './outcome';
+import { upstreamEnv } from '../support/upstream-env';
 
 const KEY = 'sk-shutdown-client';
 let fake: FakeUpstream;
@@ -20,9 +21,7 @@ let store: Store | undefined;
 beforeAll(async () => {
   fake = await startFakeUpstream();
   gw = await spawnGateway({
-    Q_ENDPOINT: fake.url,
-    OIDC_ENDPOINT: fake.url,
-    KIRO_AUTH_ENDPOINT: fake.url,
+    ...upstreamEnv(fake.url),
     OPENAI_KEYS: KEY,
     SHUTDOWN_GRACE_S: '1',
     REQUEST_LOG: 'both',

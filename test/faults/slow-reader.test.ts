@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'bun:test';
 import net from 'node:net';
 import { startFakeUpstream, type FakeUpstream } from '../fake-upstream/server';
 import { rssKb, spawnGateway, type SpawnedGateway } from './harness';
+import { upstreamEnv } from '../support/upstream-env';
 
 const WORDS = 300_000;
 const WORD = 'lorem_ipsum_dolor_sit_amet_consectetur_adipiscing_elit_sed_do_ ';
@@ -31,7 +32,7 @@ let gw: SpawnedGateway;
 
 beforeAll(async () => {
   fake = await startFakeUpstream();
-  gw = await spawnGateway({ Q_ENDPOINT: fake.url, OIDC_ENDPOINT: fake.url, KIRO_AUTH_ENDPOINT: fake.url, LOG_LEVEL: 'warn' });
+  gw = await spawnGateway({ ...upstreamEnv(fake.url), LOG_LEVEL: 'warn' });
   fake.seedToken({ accessToken: 'slow-at', refreshToken: 'slow-rt', expiresIn: 3600, authMethod: 'social' });
   const r = await gw.admin('POST', '/v2/accounts', { accessToken: 'slow-at', refreshToken: 'slow-rt', authMethod: 'social', expiresAt: new Date(Date.now() + 3600_000).toISOString() });
   expect(r.status).toBe(201);

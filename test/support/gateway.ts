@@ -9,6 +9,7 @@ import { createLogger } from '../../src/log';
 import { buildContext } from '../../src/main';
 import { createApp, serveOptions } from '../../src/app';
 import type { AppContext } from '../../src/context';
+import { upstreamEnv } from './upstream-env';
 
 export const TEST_ADMIN_KEY = 'test-admin-key-0123456789';
 
@@ -34,9 +35,7 @@ export async function startGateway(opts: { databaseUrl?: string; env?: Env; upst
     ADMIN_MAX_FAILURES: '100000',
     // image-URL tests serve their images from loopback; the refusal itself has its own test
     IMAGE_FETCH_ALLOW_PRIVATE: 'true',
-    ...(opts.upstreamUrl
-      ? { Q_ENDPOINT: opts.upstreamUrl, OIDC_ENDPOINT: opts.upstreamUrl, KIRO_AUTH_ENDPOINT: opts.upstreamUrl }
-      : {}),
+    ...(opts.upstreamUrl ? upstreamEnv(opts.upstreamUrl) : {}),
     ...opts.env,
   };
   const config = parseConfig(env);

@@ -10,6 +10,7 @@ import { createLogger } from '../../src/log';
 import type { Sleep } from '../../src/pool/lifecycle';
 import { openStore } from '../../src/store';
 import { createUpstream } from '../../src/upstream/index';
+import { upstreamEnv } from './upstream-env';
 
 export const TEST_MASTER_KEY = new Uint8Array(32).fill(0xa1);
 
@@ -54,9 +55,7 @@ export async function harness(opts: { upstreamUrl: string; clock: Clock; databas
   const config = parseConfig({
     DATA_DIR: dir,
     DATABASE_URL: opts.databaseUrl ?? `sqlite:${join(dir, 'db.sqlite3')}`,
-    Q_ENDPOINT: opts.upstreamUrl,
-    OIDC_ENDPOINT: opts.upstreamUrl,
-    KIRO_AUTH_ENDPOINT: opts.upstreamUrl,
+    ...upstreamEnv(opts.upstreamUrl),
     ...opts.env,
   });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: dir, masterKey: TEST_MASTER_KEY, clock: () => opts.clock.now() });
