@@ -1,11 +1,9 @@
 // Two gateway instances on one PostgreSQL database, and on one MariaDB database, racing to refresh the
 // same account: the fake must see exactly one refresh and both instances must end with the new token.
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'bun:test';
+import { beforeEach, describe, expect, test } from 'bun:test';
 import { randomUUID } from 'node:crypto';
 import type { Dialect } from '../../src/store';
-import { type FakeUpstream, startFakeUpstream } from '../fake-upstream/server';
-import { createHarness, missingServer, type TestDatabase } from '../store/harness';
-import { type Gateway, startGateway } from '../support/gateway';
+import { twoReplicas } from '../support/replicas';
 
 const CLIENT = { clientId: 'cid-replicas', clientSecret: 'csec-replicas' };
 const MIN = 60_000;
@@ -14,73 +12,54 @@ const CALLERS_PER_INSTANCE = 20;
 
 for (const dialect of ['postgres', 'mysql'] as const satisfies readonly Dialect[]) {
   describe(`two instances on one ${dialect} database`, () => {
-    const harness = createHarness(dialect);
-    let db: TestDatabase;
-    let fake: FakeUpstream;
-    let a: Gateway;
-    let b: Gateway;
-
-    beforeAll(async () => {
-      const missing = missingServer(dialect);
-      if (missing) throw new Error(missing);
-      db = await harness.fresh();
-      // a slow auth service widens the race window: the second instance arrives mid-refresh
-      fake = await startFakeUpstream({ auth_delay_ms: 150 });
-      a = await startGateway({ databaseUrl: db.url, upstreamUrl: fake.url });
-      b = await startGateway({ databaseUrl: db.url, upstreamUrl: fake.url });
-    });
-    afterAll(async () => {
-      await a?.stop();
-      await b?.stop();
-      await fake?.stop();
-      await harness.cleanup();
-    });
+    // a slow auth service widens the race window: the second instance arrives mid-refresh
+    const r = twoReplicas(dialect, { auth_delay_ms: 150 });
     beforeEach(async () => {
-      fake.reset();
-      await db.query('delete from accounts');
+      r.fake.reset();
+      await r.db.query('delete from accounts');
     });
 
     async function addAccount(expiresInMs: number): Promise<string> {
       const refreshToken = `rt-${randomUUID()}`;
       const accessToken = `at-${randomUUID()}`;
-      fake.seedToken({ refreshToken, accessToken, ...CLIENT, authMethod: 'idc', expiresIn: Math.max(0, expiresInMs / 1000) });
-      const res = await a.admin('POST', '/v2/accounts', { ...CLIENT, refreshToken, accessToken, expiresAt: new Date(Date.now() + expiresInMs).toISOString() });
+      r.fake.seedToken({ refreshToken, accessToken, ...CLIENT, authMethod: 'idc', expiresIn: Math.max(0, expiresInMs / 1000) });
+      const res = await r.a.admin('POST', '/v2/accounts', { ...CLIENT, refreshToken, accessToken, expiresAt: new Date(Date.now() + expiresInMs).toISOString() });
       expect(res.status).toBe(201);
       return res.json.id;
     }
 
     const leaseColumns = async (id: string) =>
-      (await db.query('select refresh_lease_owner as owner, refresh_lease_until as until from accounts where id = ?', [id]))[0];
+      (await r.db.query('select refresh_lease_owner as owner, refresh_lease_until as until from accounts where id = ?', [id]))[0];
 
     test('racing acquire() on an expired token: one refresh, the same new token on both', async () => {
       const id = await addAccount(-MIN);
-      const callers = [a, b].flatMap((gw) => Array.from({ length: CALLERS_PER_INSTANCE }, () => gw.ctx.pool.acquire()));
+      const callers = [r.a, r.b].flatMap((gw) => Array.from({ length: CALLERS_PER_INSTANCE }, () => gw.ctx.pool.acquire()));
       const leases = await Promise.all(callers);
       const tokens = new Set(leases.map((l) => l.accessToken));
       expect(tokens.size).toBe(1);
       const [token] = tokens;
-      expect(fake.stats().refresh.oidc).toBe(1);
-      expect((await a.ctx.store.accounts.get(id))!.accessToken).toBe(token!);
-      expect((await b.ctx.store.accounts.get(id))!.accessToken).toBe(token!);
+      expect(r.fake.stats().refresh.oidc).toBe(1);
+      expect((await r.a.ctx.store.accounts.get(id))!.accessToken).toBe(token!);
+      expect((await r.b.ctx.store.accounts.get(id))!.accessToken).toBe(token!);
       expect(await leaseColumns(id)).toEqual({ owner: null, until: null });
     });
 
     test('racing sweeps: one refresh', async () => {
       const id = await addAccount(2 * MIN);
-      const before = (await a.ctx.store.accounts.get(id))!.accessToken;
-      const [ra, rb] = await Promise.all([a.ctx.pool.lifecycle.sweep(), b.ctx.pool.lifecycle.sweep()]);
+      const before = (await r.a.ctx.store.accounts.get(id))!.accessToken;
+      const [ra, rb] = await Promise.all([r.a.ctx.pool.lifecycle.sweep(), r.b.ctx.pool.lifecycle.sweep()]);
       expect(ra.refreshed + rb.refreshed).toBe(1);
-      expect(fake.stats().refresh.oidc).toBe(1);
-      expect((await b.ctx.store.accounts.get(id))!.accessToken).not.toBe(before);
+      expect(r.fake.stats().refresh.oidc).toBe(1);
+      expect((await r.b.ctx.store.accounts.get(id))!.accessToken).not.toBe(before);
     });
 
     test('racing admin refreshes: one refresh, both answer with the new token', async () => {
       const id = await addAccount(30 * MIN);
-      const [ra, rb] = await Promise.all([a.admin('POST', `/v2/accounts/${id}/refresh`), b.admin('POST', `/v2/accounts/${id}/refresh`)]);
+      const [ra, rb] = await Promise.all([r.a.admin('POST', `/v2/accounts/${id}/refresh`), r.b.admin('POST', `/v2/accounts/${id}/refresh`)]);
       expect([ra.status, rb.status]).toEqual([200, 200]);
       expect(ra.json.accessToken).toBe(rb.json.accessToken); // masked, but the same token masks the same
       expect(ra.json.updated_at).toBe(rb.json.updated_at);
-      expect(fake.stats().refresh.oidc).toBe(1);
+      expect(r.fake.stats().refresh.oidc).toBe(1);
     });
   });
 }
