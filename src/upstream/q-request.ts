@@ -106,9 +106,8 @@ function toolDocumentation(docs: ReadonlyArray<{ name: string; description: stri
   return `Tool documentation (full descriptions of tools whose description was shortened):\n\n${entries.join('\n\n')}`;
 }
 
-/** The client's tools as specs (unless tool_choice is none), or what an earlier request made of them. */
-function clientTools(conv: Conversation, namer: Pick<ToolNamer, 'upstream'>, cached: ClientToolsSnapshot | undefined): ClientToolsSnapshot {
-  if (cached !== undefined) return cached;
+/** The client's tools as specs (unless tool_choice is none). */
+function clientTools(conv: Conversation, namer: Pick<ToolNamer, 'upstream'>): ClientToolsSnapshot {
   const specs: string[] = [];
   const docs: Array<{ name: string; description: string }> = [];
   const warnings: string[] = [];
@@ -225,11 +224,9 @@ export function buildQRequest(conv: Conversation, opts: BuildOptions, resume?: H
   warnings.push(...convertWarnings);
 
   // The client's tools are reused with the history when they are the same list and name the same.
-  let cachedTools = from?.clientTools;
-  if (cachedTools !== undefined && !(resume!.sameTools && conv.toolChoice.type !== 'none' && namesAgree(cachedTools.namerCalls, namer))) {
-    cachedTools = undefined;
-  }
-  const client = clientTools(conv, namer, cachedTools);
+  const cached = from?.clientTools;
+  const reuse = cached !== undefined && resume!.sameTools && conv.toolChoice.type !== 'none' && namesAgree(cached.namerCalls, namer);
+  const client = reuse ? cached : clientTools(conv, namer);
   const tools = buildTools(client, historyToolNames, warnings);
   const systemParts = [conv.system.trim() !== '' ? conv.system : undefined, responseFormatInstruction(conv.responseFormat), toolDocumentation(tools.docs)];
   const systemText = systemParts.filter((s): s is string => s !== undefined).join('\n\n');
