@@ -2,16 +2,24 @@
 // scripted reply straight from the fake upstream, at several concurrencies; gateway CPU per request,
 // RSS and memory per open stream; and the cost of a repeated Claude Code–sized request.
 //
-//   bun bench/gateway.ts [--requests 400] [--concurrency 1,50,500] [--gap 20] [--large 50] [--quick] [--shared]
+//   bun bench/gateway.ts [--requests 400] [--concurrency 1,50,500] [--gap 20] [--large 50] [--quick]
+//                        [--floor] [--lockstep] [--shared]
 //
 // The fake upstream and the gateway run as separate processes (so the gateway's CPU and RSS are its
 // own, read from /proc); this process is only the load generator. By default the gateway runs on
 // CPU 0 and this process and the fake on CPU 1 (taskset), so the added latency is the gateway's own
 // work; --shared lets the scheduler put all three anywhere (every latency then includes waiting for a
-// CPU the other two hold).
+// CPU the other two hold). --floor also measures a pass-through proxy (bench/passthrough.ts) on the
+// gateway's CPU: what one extra HTTP hop costs here before the gateway does any work.
+//
+// Streams run in steady state: the `concurrency` workers start spread over one reply's duration, as
+// independent clients are. --lockstep starts them all at once instead; since every scripted reply
+// lasts the same, they then stay in step for the whole run and every 20 ms all their deltas arrive
+// in the same millisecond (a burst that the direct side, the pass-through and the gateway all queue
+// behind).
 
 import { parseArgs } from 'node:util';
-import { addAccounts, cpuMs, pct, rssKb, spawnFake, spawnGateway, timed } from './lib';
+import { addAccounts, cpuMs, directToFake, pct, rssKb, spawnFake, spawnGateway, spawnPassthrough, timed } from './lib';
 
 const { values: args } = parseArgs({
   args: process.argv.slice(2),
@@ -22,6 +30,8 @@ const { values: args } = parseArgs({
     // Real replies trickle in (tens of ms between deltas); gap 0 turns the run into a saturation test.
     gap: { type: 'string', default: '20' },
     shared: { type: 'boolean', default: false },
+    floor: { type: 'boolean', default: false },
+    lockstep: { type: 'boolean', default: false },
     // measured repeats of the large request (after as many warm-up requests)
     large: { type: 'string', default: '50' },
   },
@@ -52,21 +62,26 @@ const WARMUP = 2000;
 /** Direct/gateway alternations per concurrency level. */
 const ROUNDS = args.quick ? 2 : 4;
 
+type Sample = { ttfb: number; total: number };
+
 /**
- * Runs `total` requests with `concurrency` in flight; returns TTFB and total ms per request. The first
- * `skip` requests (the ones launched together when the run starts) count for errors only.
+ * Runs `total` requests with `concurrency` in flight; returns TTFB and total ms per request. Workers
+ * start `spreadMs / concurrency` apart (0: all at once). The first `skip` requests (while the streams
+ * ramp up, or the burst of a lockstep start) count for errors only.
  */
-async function load(total: number, concurrency: number, one: () => Promise<{ ttfb: number; total: number }>, skip = 0) {
+async function load(total: number, concurrency: number, one: () => Promise<Sample>, opts: { skip?: number; spreadMs?: number } = {}) {
   const ttfb: number[] = [];
   const full: number[] = [];
   let errors = 0;
   let next = 0;
-  const worker = async () => {
+  const workers = Math.min(concurrency, total);
+  const worker = async (w: number) => {
+    if (opts.spreadMs) await Bun.sleep((w / workers) * opts.spreadMs);
     while (next < total) {
       const index = next++;
       try {
         const r = await one();
-        if (index < skip) continue;
+        if (index < (opts.skip ?? 0)) continue;
         ttfb.push(r.ttfb);
         full.push(r.total);
       } catch {
@@ -74,7 +89,7 @@ async function load(total: number, concurrency: number, one: () => Promise<{ ttf
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  await Promise.all(Array.from({ length: workers }, (_, w) => worker(w)));
   return { ttfb, full, errors };
 }
 
@@ -97,56 +112,50 @@ try {
         body: JSON.stringify({ model: 'claude-sonnet-4-5', max_tokens: 1024, stream: true, messages: [{ role: 'user', content: prompt }] }),
       }),
     );
-  const direct = () =>
-    timed(() =>
-      fetch(`${fakeUrl}/`, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-amz-json-1.0',
-          'x-amz-target': 'AmazonCodeWhispererStreamingService.GenerateAssistantResponse',
-          authorization: 'Bearer bench-at-0',
-        },
-        body: JSON.stringify({
-          conversationState: {
-            chatTriggerType: 'MANUAL',
-            currentMessage: { userInputMessage: { content: prompt, modelId: 'claude-sonnet-4.5', origin: 'AI_EDITOR' } },
-          },
-        }),
-      }),
-    );
+  const direct = () => timed(() => directToFake(fakeUrl, prompt));
+  const floor = args.floor ? await spawnPassthrough(fakeUrl, args.shared ? {} : { cpus: '0' }) : undefined;
+  const viaFloor = () => timed(() => directToFake(floor!.url, prompt));
 
-  // Warm both paths (JIT, connection pools, token counter): a gateway that has served for a while
+  // Warm all paths (JIT, connection pools, token counter): a gateway that has served for a while
   // has its hot paths compiled; its first thousand requests still pay for the compiling.
   await load(args.quick ? 50 : 300, 10, direct);
+  if (floor) await load(args.quick ? 50 : 1000, 50, viaFloor);
   await load(args.quick ? 50 : WARMUP, 50, viaGateway);
+  // One reply's duration, over which steady-state workers spread their starts.
+  const probe = await load(5, 1, direct);
+  const replyMs = pct(probe.full, 50);
 
   console.log(
-    `gateway bench: ≥ ${REQUESTS} streaming requests per side and level in ${ROUNDS} alternating runs (direct, gateway, gateway, direct…; ` +
-      `each run's first burst of \`concurrency\` requests not counted), after ${args.quick ? 50 : WARMUP} warm-up requests; ${ACCOUNTS} accounts, ${Number(args.gap)} ms between upstream deltas (~19 deltas a reply), ` +
-      `${args.shared ? 'all processes on shared CPUs' : 'gateway on CPU 0, fake and load generator on CPU 1'}, bun ${Bun.version}`,
+    `gateway bench: ≥ ${REQUESTS} streaming requests per side and level in ${ROUNDS} alternating runs (direct, gateway, gateway, direct…), ` +
+      `${args.lockstep ? 'each run starting all its streams at once (lockstep)' : `streams starting spread over one reply (${replyMs.toFixed(0)} ms; steady state)`}, ` +
+      `each run's first \`concurrency\` requests not counted, after ${args.quick ? 50 : WARMUP} warm-up requests; ${ACCOUNTS} accounts, ${Number(args.gap)} ms between upstream events (10 text deltas and 2 usage events a reply), ` +
+      `${args.shared ? 'all processes on shared CPUs' : `gateway${floor ? ' and pass-through' : ''} on CPU 0, fake and load generator on CPU 1`}, bun ${Bun.version}`,
   );
-  console.log('concurrency | direct TTFB p50/p99 | gateway TTFB p50/p99 | added TTFB p50/p99 | in-gateway TTFB p50/p99 | added total p50 | gw CPU/req | errors | gw RSS');
+  console.log(
+    `concurrency | direct TTFB p50/p99 | gateway TTFB p50/p99 | added TTFB p50/p99 |${floor ? ' pass-through added p50/p99 |' : ''} in-gateway TTFB p50/p99 | added total p50 | gw CPU/req | errors | gw RSS`,
+  );
   for (const c of LEVELS) {
     // Direct and gateway runs alternate (A B B A …) in rounds, so drift in the machine's state (other
     // load, CPU frequency) falls on both sides alike.
     const logged = gateway.requests.length;
-    const d = { ttfb: [] as number[], full: [] as number[], errors: 0 };
-    const g = { ttfb: [] as number[], full: [] as number[], errors: 0 };
+    const sides = { d: direct, g: viaGateway, ...(floor ? { f: viaFloor } : {}) };
+    type Side = keyof typeof sides;
+    const got = Object.fromEntries(Object.keys(sides).map((k) => [k, { ttfb: [] as number[], full: [] as number[], errors: 0 }])) as Record<Side, { ttfb: number[]; full: number[]; errors: number }>;
     let gwCpu = 0;
-    // Each run starts `c` requests at once; that burst is not the steady state being compared, so
-    // a run is at least 4 × c requests and its first c are left out of the latency figures.
-    const per = Math.max(Math.ceil(REQUESTS / ROUNDS), 4 * c);
+    // Each run is at least 8 × c requests; its first c are left out of the latency figures.
+    const per = Math.max(Math.ceil(REQUESTS / ROUNDS), 8 * c);
+    const order = Object.keys(sides) as Side[];
     for (let round = 0; round < ROUNDS; round++) {
-      for (const side of round % 2 === 0 ? (['d', 'g'] as const) : (['g', 'd'] as const)) {
+      for (const side of round % 2 === 0 ? order : [...order].reverse()) {
         const cpu0 = cpuMs(gw.pid);
-        const r = await load(per, c, side === 'd' ? direct : viaGateway, c > 1 ? c : 0);
+        const r = await load(per, c, sides[side]!, { skip: c > 1 ? c : 0, spreadMs: args.lockstep ? 0 : replyMs });
         if (side === 'g') gwCpu += cpuMs(gw.pid) - cpu0;
-        const into = side === 'd' ? d : g;
-        into.ttfb.push(...r.ttfb);
-        into.full.push(...r.full);
-        into.errors += r.errors;
+        got[side].ttfb.push(...r.ttfb);
+        got[side].full.push(...r.full);
+        got[side].errors += r.errors;
       }
     }
+    const { d, g } = got;
     const cpu = gwCpu / (per * ROUNDS);
     // The gateway's own part of its TTFB, from its request log: ttfb_ms minus the upstream's share.
     await Bun.sleep(200);
@@ -155,12 +164,18 @@ try {
       .filter((r) => r.status === 200 && r.ttfb_ms !== null && r.upstream_ttfb_ms !== undefined)
       .map((r) => r.ttfb_ms! - r.upstream_ttfb_ms!);
     const f = (x: number) => x.toFixed(2);
+    const added = (x: { ttfb: number[] }) => `${f(pct(x.ttfb, 50) - pct(d.ttfb, 50))}/${f(pct(x.ttfb, 99) - pct(d.ttfb, 99))} ms`;
+    const fl = (got as Partial<Record<'f', { ttfb: number[]; errors: number }>>).f;
     console.log(
       `${String(c).padStart(11)} | ${f(pct(d.ttfb, 50))}/${f(pct(d.ttfb, 99))} ms | ${f(pct(g.ttfb, 50))}/${f(pct(g.ttfb, 99))} ms | ` +
-        `${f(pct(g.ttfb, 50) - pct(d.ttfb, 50))}/${f(pct(g.ttfb, 99) - pct(d.ttfb, 99))} ms | ${f(pct(own, 50))}/${f(pct(own, 99))} ms | ` +
+        `${added(g)} |${fl ? ` ${added(fl)} |` : ''} ${f(pct(own, 50))}/${f(pct(own, 99))} ms | ` +
         `${f(pct(g.full, 50) - pct(d.full, 50))} ms | ` +
-        `${f(cpu)} ms | ${d.errors + g.errors} | ${(rssKb(gw.pid) / 1024).toFixed(0)} MB`,
+        `${f(cpu)} ms | ${d.errors + g.errors + (fl?.errors ?? 0)} | ${(rssKb(gw.pid) / 1024).toFixed(0)} MB`,
     );
+  }
+  if (floor) {
+    floor.proc.kill('SIGTERM');
+    await floor.proc.exited;
   }
 
   // Memory per open stream: hold N streams open on a stalled reply and compare RSS, on a gateway of its

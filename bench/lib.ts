@@ -144,6 +144,21 @@ export async function spawnGateway(
   return { url, proc, requests, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** bench/passthrough.ts (the floor: one extra HTTP hop, no work) in front of `fakeUrl`. */
+export async function spawnPassthrough(fakeUrl: string, opts: { cpus?: string } = {}): Promise<Proc> {
+  const port = await freePort();
+  const pin = opts.cpus === undefined ? [] : ['taskset', '-c', opts.cpus];
+  const proc = Bun.spawn([...pin, process.execPath, join(ROOT, 'bench/passthrough.ts')], {
+    // As the gateway: more than Bun's 256 concurrent fetches (see "load" in bench/README.md).
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), Q_ENDPOINT: fakeUrl, BUN_CONFIG_MAX_HTTP_REQUESTS: '65535' },
+    stdout: 'ignore',
+    stderr: 'inherit',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(url);
+  return { url, proc };
+}
+
 async function collectRequestLines(stdout: ReadableStream<Uint8Array>, into: RequestLine[]): Promise<void> {
   const decoder = new TextDecoder();
   let buffered = '';
@@ -189,7 +204,10 @@ export function viaGateway(gwUrl: string, prompt: string): Promise<Response> {
   });
 }
 
-/** The same conversation straight to the fake's Q endpoint (the reply the gateway relays). */
+/**
+ * The same conversation straight to the fake's Q endpoint (the reply the gateway relays); `fakeUrl`
+ * may also be a pass-through proxy in front of it.
+ */
 export function directToFake(fakeUrl: string, prompt: string, token = 'bench-at-0'): Promise<Response> {
   return fetch(`${fakeUrl}/`, {
     method: 'POST',
