@@ -14,7 +14,7 @@ import { clientRouting } from './client-routing';
 import { checkClientKey, clientScope } from './guards';
 import { readJsonBody } from './json-body';
 import { fetchPendingImages } from './image-fetch';
-import { sseResponse } from './sse';
+import { encodeParts, sseResponse } from './sse';
 import { detachedOps } from '../obs/index';
 
 /** Silence on an open stream longer than this gets a `ping` (worst-case gap between bytes: twice this). */
@@ -122,23 +122,11 @@ export function anthropicRoutes(ctx: AppContext, chat: ChatEngine, opts: Anthrop
           return;
         }
         const encoder = new AnthropicSseEncoder({ id: messageId, model: run.requestedModel || model, inputTokens: run.inputTokens }, requestId);
-        yield encoder.start();
-        try {
-          for await (const part of track.parts(run)) {
-            yield encoder.encode(part);
-            if (encoder.done) return;
-          }
-        } catch (e) {
-          track.failed(e);
-          ctx.log.error('stream failed', { requestId, error: e });
-          yield sseError(e instanceof GatewayError ? e : new GatewayError('internal', 'The response stream failed.'), requestId);
-          return;
-        }
-        if (!encoder.done) {
-          // The engine promises a finish or error part; if it ever ends without one, say so.
-          track.failed(new GatewayError('upstream', 'The upstream response ended unexpectedly.'));
-          yield sseError(new GatewayError('upstream', 'The upstream response ended unexpectedly.'), requestId);
-        }
+        yield* encodeParts(track.parts(run), encoder, (error, thrown) => {
+          track.failed(thrown ?? error);
+          if (thrown !== undefined) ctx.log.error('stream failed', { requestId, error: thrown });
+          return sseError(error, requestId);
+        });
       }
 
       async function* tracked(): AsyncGenerator<string> {

@@ -12,7 +12,7 @@ import { clientRouting } from './client-routing';
 import { checkClientKey } from './guards';
 import { readJsonBody } from './json-body';
 import { fetchPendingImages } from './image-fetch';
-import { sseResponse } from './sse';
+import { encodeParts, sseResponse } from './sse';
 import { detachedOps } from '../obs/index';
 import { createModelCatalog, type ModelCatalog } from '../upstream/model-catalog';
 import { anthropicModel, anthropicModelPage, openaiModel } from './models-view';
@@ -113,23 +113,12 @@ export function openaiRoutes(ctx: AppContext, chat: ChatEngine, opts: OpenAIRout
           return;
         }
         const encoder = createChunkEncoder(meta(run), { includeUsage: decoded.includeUsage });
-        yield encoder.start();
-        try {
-          for await (const part of track.parts(run)) {
-            yield encoder.encode(part);
-            if (encoder.ended) return;
-          }
-        } catch (e) {
-          track.failed(e);
+        yield* encodeParts(track.parts(run), encoder, (error, thrown) => {
+          track.failed(thrown ?? error);
           // The engine promises to end with an error part; a throw is a bug, still shown as an error.
-          log.error('chat completion stream failed', { requestId, error: e });
-          yield errorFrame(e instanceof GatewayError ? e : new GatewayError('internal', 'The response stream failed.'));
-          return;
-        }
-        if (!encoder.ended) {
-          track.failed(new GatewayError('upstream', 'The upstream response ended unexpectedly.'));
-          yield errorFrame(new GatewayError('upstream', 'The upstream response ended unexpectedly.'));
-        }
+          if (thrown !== undefined) log.error('chat completion stream failed', { requestId, error: thrown });
+          return errorFrame(error);
+        });
       }
       async function* tracked(): AsyncGenerator<string> {
         try {

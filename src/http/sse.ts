@@ -1,6 +1,46 @@
 // A streaming HTTP response pulled from an async source of already-encoded SSE text, with keep-alives
-// while the source is silent and cancellation when the client goes away. Shared by the API dialects
-// (each passes its own keep-alive text: Anthropic `event: ping`, OpenAI an SSE comment).
+// while the source is silent and cancellation when the client goes away; and the loop that turns a
+// committed run's parts into that text with a dialect's encoder. Shared by the API dialects (each
+// passes its own encoder and keep-alive text: Anthropic `event: ping`, OpenAI an SSE comment).
+
+import type { StreamPart } from '../dialects/conversation';
+import { GatewayError } from './errors';
+
+/** A dialect's streaming encoder. */
+export interface PartEncoder {
+  /** the opening frame (Anthropic `message_start`, OpenAI the `role` chunk) */
+  start(): string;
+  /** the SSE text for one part ('' when the part shows nothing) */
+  encode(part: StreamPart): string;
+  /** true once `finish` or `error` was encoded: nothing may follow */
+  readonly ended: boolean;
+}
+
+/**
+ * A committed run's parts as SSE text. The opening frame travels with the first part (a committed run
+ * has its first content at hand): one write and one pull fewer per request, and the client's first
+ * read holds both. A source that throws, or ends without its final part, ends with `failure(error,
+ * thrown)`: the dialect's error frame, after the opening frame if that had not gone out yet.
+ */
+export async function* encodeParts(
+  parts: AsyncIterable<StreamPart>,
+  encoder: PartEncoder,
+  failure: (error: GatewayError, thrown?: unknown) => string,
+): AsyncGenerator<string> {
+  let head = encoder.start();
+  try {
+    for await (const part of parts) {
+      yield head + encoder.encode(part);
+      head = '';
+      if (encoder.ended) return;
+    }
+  } catch (e) {
+    yield head + failure(e instanceof GatewayError ? e : new GatewayError('internal', 'The response stream failed.'), e);
+    return;
+  }
+  // The engine promises a finish or error part; if it ever ends without one, say so.
+  if (!encoder.ended) yield head + failure(new GatewayError('upstream', 'The upstream response ended unexpectedly.'));
+}
 
 export interface SseResponseOptions {
   /** the encoded events; pulled one at a time, so a slow client slows the upstream read (backpressure) */

@@ -26,7 +26,7 @@ function run(parts: StreamPart[]) {
       expect(data.type).toBe(name);
       return data as Record<string, any>;
     });
-  return { text, events, done: enc.done };
+  return { text, events, done: enc.ended };
 }
 
 /** A compact trace: event type, plus index and delta type where they exist. */

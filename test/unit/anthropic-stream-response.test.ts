@@ -1,8 +1,12 @@
-// The streaming transport under the Anthropic route (src/http/sse.ts): keep-alives while the source
-// is silent, pull-based reading (backpressure), and cancellation reaching the source.
+// The streaming transport under the chat routes (src/http/sse.ts): keep-alives while the source is
+// silent, pull-based reading (backpressure), cancellation reaching the source, and the loop that
+// encodes a run's parts (the opening frame sent with the first part, failures as error frames).
 
 import { expect, test } from 'bun:test';
-import { sseResponse } from '../../src/http/sse';
+import type { StreamPart } from '../../src/dialects/conversation';
+import { AnthropicSseEncoder, sseError } from '../../src/dialects/anthropic/encode';
+import { GatewayError } from '../../src/http/errors';
+import { encodeParts, sseResponse } from '../../src/http/sse';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -62,4 +66,67 @@ test('cancelling the response calls onCancel and ends the source', async () => {
   // stops the real work at once; the generator is then released, not left hanging.
   await sleep(80);
   expect(finalized).toBe(true);
+});
+
+const usage = { inputTokens: 5, outputTokens: 2, reasoningTokens: 0 };
+const anthropicEncoder = () => new AnthropicSseEncoder({ id: 'msg_1', model: 'claude-sonnet-4-5', inputTokens: 5 }, 'req_1');
+const eventNames = (text: string) => [...text.matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
+async function collect(gen: AsyncGenerator<string>): Promise<string[]> {
+  const out: string[] = [];
+  for await (const s of gen) out.push(s);
+  return out;
+}
+
+test('encodeParts: message_start goes out with the first part, then one string per part, nothing after the finish', async () => {
+  async function* parts(): AsyncGenerator<StreamPart> {
+    yield { type: 'text-delta', text: 'Hel' };
+    yield { type: 'text-delta', text: 'lo' };
+    yield { type: 'finish', reason: 'end_turn', usage };
+    yield { type: 'text-delta', text: 'ignored' };
+  }
+  const failures: unknown[] = [];
+  const out = await collect(encodeParts(parts(), anthropicEncoder(), (e) => (failures.push(e), 'unexpected')));
+  expect(out).toHaveLength(3);
+  // One write carries the opening frame and the first content: the client's first read has both.
+  expect(eventNames(out[0]!)).toEqual(['message_start', 'content_block_start', 'content_block_delta']);
+  expect(eventNames(out[1]!)).toEqual(['content_block_delta']);
+  expect(eventNames(out[2]!)).toEqual(['content_block_stop', 'message_delta', 'message_stop']);
+  expect(out.join('')).not.toContain('ignored');
+  expect(failures).toEqual([]);
+});
+
+test('encodeParts: a source that throws before any part still opens the message, then the error frame', async () => {
+  const boom = new Error('mapper bug');
+  async function* parts(): AsyncGenerator<StreamPart> {
+    throw boom;
+  }
+  const seen: Array<{ error: GatewayError; thrown: unknown }> = [];
+  const out = await collect(
+    encodeParts(parts(), anthropicEncoder(), (error, thrown) => {
+      seen.push({ error, thrown });
+      return sseError(error, 'req_1');
+    }),
+  );
+  expect(out).toHaveLength(1);
+  expect(eventNames(out[0]!)).toEqual(['message_start', 'error']);
+  expect(seen).toHaveLength(1);
+  expect(seen[0]!.thrown).toBe(boom);
+  expect(seen[0]!.error.kind).toBe('internal');
+});
+
+test('encodeParts: a source that ends without its final part ends with an upstream error, never a silent end', async () => {
+  async function* parts(): AsyncGenerator<StreamPart> {
+    yield { type: 'text-delta', text: 'partial' };
+  }
+  const seen: Array<{ error: GatewayError; thrown: unknown }> = [];
+  const out = await collect(
+    encodeParts(parts(), anthropicEncoder(), (error, thrown) => {
+      seen.push({ error, thrown });
+      return sseError(error, 'req_1');
+    }),
+  );
+  expect(eventNames(out.join(''))).toEqual(['message_start', 'content_block_start', 'content_block_delta', 'error']);
+  expect(seen).toEqual([{ error: expect.any(GatewayError), thrown: undefined }]);
+  expect(seen[0]!.error.kind).toBe('upstream');
+  expect(out.join('')).not.toContain('message_stop');
 });

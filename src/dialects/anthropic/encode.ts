@@ -50,15 +50,16 @@ type OpenBlock =
 export class AnthropicSseEncoder {
   private open: OpenBlock | undefined;
   private nextIndex = 0;
-  private ended = false;
+  private finished = false;
 
   constructor(
     private readonly meta: AnthropicMessageMeta,
     private readonly requestId?: string,
   ) {}
 
-  get done(): boolean {
-    return this.ended;
+  /** true once `finish` or `error` was encoded: nothing may follow */
+  get ended(): boolean {
+    return this.finished;
   }
 
   start(): string {
@@ -78,7 +79,7 @@ export class AnthropicSseEncoder {
   }
 
   encode(part: StreamPart): string {
-    if (this.ended) return '';
+    if (this.finished) return '';
     switch (part.type) {
       case 'text-delta': {
         if (part.text === '') return '';
@@ -121,7 +122,7 @@ export class AnthropicSseEncoder {
         return pending + this.close();
       }
       case 'finish': {
-        this.ended = true;
+        this.finished = true;
         return (
           this.close() +
           sseEvent('message_delta', {
@@ -134,7 +135,7 @@ export class AnthropicSseEncoder {
       }
       case 'error':
         // No closing events and no message_delta: a fake end_turn would hide the failure.
-        this.ended = true;
+        this.finished = true;
         return sseError(part.error, this.requestId);
     }
   }
