@@ -53,7 +53,8 @@ if (process.env.Q2API_BENCH_CHILD === undefined) {
   process.exit(await child.exited);
 }
 const REQUESTS = args.quick ? 100 : Number(args.requests);
-const LEVELS = args.concurrency!.split(',').map(Number);
+// `--concurrency=` (empty) skips the latency runs: only memory per stream and the large request.
+const LEVELS = args.concurrency!.split(',').filter((c) => c.trim() !== '').map(Number);
 const ACCOUNTS = 20;
 const LARGE_REPEATS = args.quick ? 10 : Number(args.large);
 const LARGE_WARMUP = LARGE_REPEATS;
