@@ -3,7 +3,7 @@
 // RSS and memory per open stream; and the cost of a repeated Claude Code–sized request.
 //
 //   bun bench/gateway.ts [--requests 400] [--concurrency 1,50,500] [--gap 20] [--large 50] [--quick]
-//                        [--floor] [--lockstep] [--shared]
+//                        [--turns 150] [--floor] [--lockstep] [--shared]
 //
 // The fake upstream and the gateway run as separate processes (so the gateway's CPU and RSS are its
 // own, read from /proc); this process is only the load generator. By default the gateway runs on
@@ -34,6 +34,8 @@ const { values: args } = parseArgs({
     lockstep: { type: 'boolean', default: false },
     // measured repeats of the large request (after as many warm-up requests)
     large: { type: 'string', default: '50' },
+    // exchanges of history in the large request (the bench prints the gateway's token count for it)
+    turns: { type: 'string', default: '150' },
   },
 });
 
@@ -217,7 +219,7 @@ try {
     fresh.cleanup();
   }
 
-  // A Claude Code–sized request: ~150k tokens of history and 40 tools, then the same conversation one
+  // A Claude Code–sized request: a long history (--turns; see the printed token count) and 40 tools, then the same conversation one
   // exchange longer each time, as Claude Code sends it: the previous question repeated verbatim, the
   // answer the gateway gave, a new question, and the cache_control marker moved to the last message.
   const tools = Array.from({ length: 40 }, (_, i) => ({
@@ -228,23 +230,31 @@ try {
   type Block = { type: 'text'; text: string; cache_control?: { type: 'ephemeral' } };
   const history: Array<{ role: 'user' | 'assistant'; content: string | Block[] }> = [];
   const para = 'The quick brown fox jumps over the lazy dog while the build runs its tests again. ';
-  for (let i = 0; i < 300; i++) {
+  for (let i = 0; i < Number(args.turns); i++) {
     history.push({ role: 'user', content: `turn ${i}: ${para.repeat(28)}` });
     history.push({ role: 'assistant', content: `answer ${i}: ${para.repeat(28)}` });
   }
   type Reply = { content?: Array<{ type: string; text?: string }>; usage?: { input_tokens?: number } };
+  const bigBody = (question: string) =>
+    JSON.stringify({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 1024,
+      stream: false,
+      system: 'You are Claude Code.',
+      tools,
+      messages: [...history, { role: 'user', content: [{ type: 'text', text: question, cache_control: { type: 'ephemeral' } }] }],
+    });
+  // The size the gateway itself counts (count_tokens, after the measurements so as not to warm anything).
+  const counted = async (body: string): Promise<number> => {
+    const res = await fetch(`${gwUrl}/v1/messages/count_tokens`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    return ((await res.json()) as { input_tokens: number }).input_tokens;
+  };
+  const firstBody = bigBody('first question [[fake:plain]]');
   const big = async (question: string): Promise<Reply> => {
     const res = await fetch(`${gwUrl}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        model: 'claude-sonnet-4-5',
-        max_tokens: 1024,
-        stream: false,
-        system: 'You are Claude Code.',
-        tools,
-        messages: [...history, { role: 'user', content: [{ type: 'text', text: question, cache_control: { type: 'ephemeral' } }] }],
-      }),
+      body: question === 'first question [[fake:plain]]' ? firstBody : bigBody(question),
     });
     const reply = (await res.json()) as Reply;
     if (!res.ok) throw new Error(`large request failed: ${res.status} ${JSON.stringify(reply)}`);
@@ -253,7 +263,7 @@ try {
     return reply;
   };
   let cpu0 = cpuMs(gw.pid);
-  const first = await big('first question [[fake:plain]]');
+  await big('first question [[fake:plain]]');
   const firstCpu = cpuMs(gw.pid) - cpu0;
   // A server that has run for a while has its code compiled: warm up before measuring.
   for (let i = 0; i < LARGE_WARMUP; i++) await big(`warm-up question ${i} [[fake:plain]]`);
@@ -264,8 +274,12 @@ try {
     perRequest.push(cpuMs(gw.pid) - cpu0);
   }
   const mean = perRequest.reduce((a, b) => a + b, 0) / perRequest.length;
+  // Not the reply's usage: the fake's contextUsageEvent grows with the body's bytes and stops at 100 %
+  // of the window (200k), whatever the conversation's real size.
+  const [firstTokens, lastTokens] = [await counted(firstBody), await counted(bigBody('last question'))];
   console.log(
-    `large request (~${first.usage?.input_tokens ?? '?'} input tokens, 40 tools): gateway CPU first ${firstCpu.toFixed(0)} ms; ` +
+    `large request (${firstTokens} input tokens by the gateway's count at first, ${lastTokens} at the end; 40 tools; ` +
+      `${(Buffer.byteLength(firstBody) / 1e6).toFixed(1)} MB): gateway CPU first ${firstCpu.toFixed(0)} ms; ` +
       `repeated with one new exchange, after ${LARGE_WARMUP} warm-up requests: mean ${mean.toFixed(2)} ms, p50 ${pct(perRequest, 50).toFixed(2)} ms, ` +
       `p90 ${pct(perRequest, 90).toFixed(2)} ms (${LARGE_REPEATS} requests)`,
   );
