@@ -219,9 +219,10 @@ try {
     fresh.cleanup();
   }
 
-  // A Claude Code–sized request: a long history (--turns; see the printed token count) and 40 tools, then the same conversation one
-  // exchange longer each time, as Claude Code sends it: the previous question repeated verbatim, the
-  // answer the gateway gave, a new question, and the cache_control marker moved to the last message.
+  // A Claude Code–sized request: a long history (--turns; the bench prints its token count) and 40
+  // tools, then the same conversation one exchange longer each time, as Claude Code sends it: the
+  // previous question repeated verbatim, the answer the gateway gave, a new question, and the
+  // cache_control marker moved to the last message.
   const tools = Array.from({ length: 40 }, (_, i) => ({
     name: `tool_${i}`,
     description: `Tool number ${i}: ${'does a useful thing with files and shells. '.repeat(8)}`,
@@ -234,7 +235,7 @@ try {
     history.push({ role: 'user', content: `turn ${i}: ${para.repeat(28)}` });
     history.push({ role: 'assistant', content: `answer ${i}: ${para.repeat(28)}` });
   }
-  type Reply = { content?: Array<{ type: string; text?: string }>; usage?: { input_tokens?: number } };
+  type Reply = { content?: Array<{ type: string; text?: string }> };
   const bigBody = (question: string) =>
     JSON.stringify({
       model: 'claude-sonnet-4-5',
@@ -250,11 +251,11 @@ try {
     return ((await res.json()) as { input_tokens: number }).input_tokens;
   };
   const firstBody = bigBody('first question [[fake:plain]]');
-  const big = async (question: string): Promise<Reply> => {
+  const big = async (question: string, body = bigBody(question)): Promise<Reply> => {
     const res = await fetch(`${gwUrl}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: question === 'first question [[fake:plain]]' ? firstBody : bigBody(question),
+      body,
     });
     const reply = (await res.json()) as Reply;
     if (!res.ok) throw new Error(`large request failed: ${res.status} ${JSON.stringify(reply)}`);
@@ -263,7 +264,7 @@ try {
     return reply;
   };
   let cpu0 = cpuMs(gw.pid);
-  await big('first question [[fake:plain]]');
+  await big('first question [[fake:plain]]', firstBody);
   const firstCpu = cpuMs(gw.pid) - cpu0;
   // A server that has run for a while has its code compiled: warm up before measuring.
   for (let i = 0; i < LARGE_WARMUP; i++) await big(`warm-up question ${i} [[fake:plain]]`);
