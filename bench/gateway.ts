@@ -101,6 +101,7 @@ const fakeUrl = fake.url;
 const gateway = await spawnGateway(fakeUrl, {}, { ...(args.shared ? {} : { cpus: '0' }), requestLog: true });
 const gw = gateway.proc;
 const gwUrl = gateway.url;
+let floor: Awaited<ReturnType<typeof spawnPassthrough>> | undefined;
 
 try {
   const idleRss = rssKb(gw.pid);
@@ -116,30 +117,38 @@ try {
       }),
     );
   const direct = () => timed(() => directToFake(fakeUrl, prompt));
-  const floor = args.floor ? await spawnPassthrough(fakeUrl, args.shared ? {} : { cpus: '0' }) : undefined;
+  if (args.floor && LEVELS.length > 0) floor = await spawnPassthrough(fakeUrl, args.shared ? {} : { cpus: '0' });
   const viaFloor = () => timed(() => directToFake(floor!.url, prompt));
 
   // Warm all paths (JIT, connection pools, token counter): a gateway that has served for a while
-  // has its hot paths compiled; its first thousand requests still pay for the compiling.
-  await load(args.quick ? 50 : 300, 10, direct);
-  if (floor) await load(args.quick ? 50 : 1000, 50, viaFloor);
-  await load(args.quick ? 50 : WARMUP, 50, viaGateway);
-  // One reply's duration, over which steady-state workers spread their starts.
-  const probe = await load(5, 1, direct);
-  const replyMs = pct(probe.full, 50);
+  // has its hot paths compiled; its first thousand requests still pay for the compiling. The large
+  // request further down has warm-up requests of its own.
+  let replyMs = 0;
+  if (LEVELS.length > 0) {
+    await load(args.quick ? 50 : 300, 10, direct);
+    if (floor) await load(args.quick ? 50 : 1000, 50, viaFloor);
+    await load(args.quick ? 50 : WARMUP, 50, viaGateway);
+    // One reply's duration, over which steady-state workers spread their starts.
+    const probe = await load(5, 1, direct);
+    replyMs = pct(probe.full, 50);
+    if (!(replyMs > 0)) throw new Error(`the probe requests straight to the fake failed (${probe.errors} errors)`);
+  }
 
-  console.log(
-    `gateway bench: ≥ ${REQUESTS} streaming requests per side and level in ${ROUNDS} alternating runs (direct, gateway, gateway, direct…), ` +
-      `${args.lockstep ? 'each run starting all its streams at once (lockstep)' : `streams starting spread over one reply (${replyMs.toFixed(0)} ms; steady state)`}, ` +
-      `each run's first \`concurrency\` requests not counted, after ${args.quick ? 50 : WARMUP} warm-up requests; ${ACCOUNTS} accounts, ${Number(args.gap)} ms between upstream events (10 text deltas and 2 usage events a reply), ` +
-      `${args.shared ? 'all processes on shared CPUs' : `gateway${floor ? ' and pass-through' : ''} on CPU 0, fake and load generator on CPU 1`}, bun ${Bun.version}`,
-  );
-  console.log(
-    `concurrency | direct TTFB p50/p99 | gateway TTFB p50/p99 | added TTFB p50/p99 |${floor ? ' pass-through added p50/p99 |' : ''} in-gateway TTFB p50/p99 | added total p50 | gw CPU/req | errors | gw RSS`,
-  );
+  if (LEVELS.length > 0) {
+    console.log(
+      `gateway bench: ≥ ${REQUESTS} streaming requests per side and level in ${ROUNDS} alternating runs ` +
+        `(${floor ? 'direct, gateway, pass-through, then back' : 'direct, gateway, gateway, direct…'}), ` +
+        `${args.lockstep ? 'each run starting all its streams at once (lockstep)' : `streams starting spread over one reply (${replyMs.toFixed(0)} ms; steady state)`}, ` +
+        `each run's first \`concurrency\` requests not counted, after ${args.quick ? 50 : WARMUP} warm-up requests; ${ACCOUNTS} accounts, ${Number(args.gap)} ms between upstream events (10 text deltas and 2 usage events a reply), ` +
+        `${args.shared ? 'all processes on shared CPUs' : `gateway${floor ? ' and pass-through' : ''} on CPU 0, fake and load generator on CPU 1`}, bun ${Bun.version}`,
+    );
+    console.log(
+      `concurrency | direct TTFB p50/p99 | gateway TTFB p50/p99 | added TTFB p50/p99 |${floor ? ' pass-through added p50/p99 |' : ''} in-gateway TTFB p50/p99 | added total p50 | gw CPU/req | errors | gw RSS`,
+    );
+  }
   for (const c of LEVELS) {
-    // Direct and gateway runs alternate (A B B A …) in rounds, so drift in the machine's state (other
-    // load, CPU frequency) falls on both sides alike.
+    // The sides' runs alternate (A B B A …, or A B C C B A … with the pass-through) in rounds, so
+    // drift in the machine's state (other load, CPU frequency) falls on every side alike.
     const logged = gateway.requests.length;
     const sides = { d: direct, g: viaGateway, ...(floor ? { f: viaFloor } : {}) };
     type Side = keyof typeof sides;
@@ -176,9 +185,11 @@ try {
         `${f(cpu)} ms | ${d.errors + g.errors + (fl?.errors ?? 0)} | ${(rssKb(gw.pid) / 1024).toFixed(0)} MB`,
     );
   }
+  // The pass-through's CPU is the gateway's: free it before measuring memory and the large request.
   if (floor) {
     floor.proc.kill('SIGTERM');
     await floor.proc.exited;
+    floor = undefined;
   }
 
   // Memory per open stream: hold N streams open on a stalled reply and compare RSS, on a gateway of its
@@ -287,6 +298,7 @@ try {
 } finally {
   gw.kill('SIGTERM');
   fake.proc.kill('SIGTERM');
-  await Promise.allSettled([gw.exited, fake.proc.exited]);
+  floor?.proc.kill('SIGTERM');
+  await Promise.allSettled([gw.exited, fake.proc.exited, floor?.proc.exited]);
   gateway.cleanup();
 }

@@ -17,10 +17,13 @@ export interface PartEncoder {
 }
 
 /**
- * A committed run's parts as SSE text. The opening frame travels with the first part (a committed run
- * has its first content at hand): one write and one pull fewer per request, and the client's first
- * read holds both. A source that throws, or ends without its final part, ends with `failure(error,
- * thrown)`: the dialect's error frame, after the opening frame if that had not gone out yet.
+ * A committed run's parts as SSE text. The opening frame travels with the first part: one write and
+ * one pull fewer per request, and the client's first read holds both. A run commits on its first
+ * content event, so the first part is usually at hand; when it is not (a commit after metadata-only
+ * events, a reasoning event with only a signature, text held back as a possible stop sequence) the
+ * opening frame waits with it, and the keep-alives cover the wait. A source that throws, or ends
+ * without its final part, ends with `failure(error, thrown)`: the dialect's error frame, after the
+ * opening frame if that had not gone out yet.
  */
 export async function* encodeParts(
   parts: AsyncIterable<StreamPart>,

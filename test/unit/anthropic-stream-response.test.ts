@@ -5,6 +5,7 @@
 import { expect, test } from 'bun:test';
 import type { StreamPart } from '../../src/dialects/conversation';
 import { AnthropicSseEncoder, sseError } from '../../src/dialects/anthropic/encode';
+import { createChunkEncoder } from '../../src/dialects/openai/encode';
 import { GatewayError } from '../../src/http/errors';
 import { encodeParts, sseResponse } from '../../src/http/sse';
 
@@ -129,4 +130,29 @@ test('encodeParts: a source that ends without its final part ends with an upstre
   expect(seen).toEqual([{ error: expect.any(GatewayError), thrown: undefined }]);
   expect(seen[0]!.error.kind).toBe('upstream');
   expect(out.join('')).not.toContain('message_stop');
+});
+
+test('encodeParts with the OpenAI encoder: the role chunk shares the first write; a thinking part that shows nothing still lets it out', async () => {
+  const openai = () => createChunkEncoder({ id: 'chatcmpl-1', created: 1700000000, model: 'gpt-4o', systemFingerprint: 'fp', inputTokens: 5 }, { includeUsage: false });
+  const frames = (text: string) => text.split('\n\n').filter(Boolean);
+  async function* parts(): AsyncGenerator<StreamPart> {
+    yield { type: 'text-delta', text: 'Hi' };
+    yield { type: 'finish', reason: 'end_turn', usage };
+  }
+  const out = await collect(encodeParts(parts(), openai(), () => 'unexpected'));
+  expect(out).toHaveLength(2);
+  const first = frames(out[0]!).map((f) => JSON.parse(f.slice('data: '.length)));
+  expect(first.map((c) => c.choices[0].delta)).toEqual([{ role: 'assistant', content: '' }, { content: 'Hi' }]);
+  expect(out[1]).toContain('data: [DONE]');
+
+  // A first part that encodes to nothing (a signature-less thinking end) still carries the role chunk.
+  async function* quiet(): AsyncGenerator<StreamPart> {
+    yield { type: 'thinking-end' };
+    yield { type: 'finish', reason: 'end_turn', usage };
+  }
+  const enc = openai();
+  const quietOut = await collect(encodeParts(quiet(), enc, () => 'unexpected'));
+  // The first write is the role chunk alone: the thinking end showed nothing.
+  expect(frames(quietOut[0]!)).toHaveLength(1);
+  expect(JSON.parse(frames(quietOut[0]!)[0]!.slice(6)).choices[0].delta.role).toBe('assistant');
 });
