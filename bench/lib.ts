@@ -5,6 +5,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { upstreamEnv } from '../test/support/upstream-env';
 
 export const ROOT = resolve(import.meta.dir, '..');
 /** Linux USER_HZ: /proc/<pid>/stat times are in 1/100 s. */
@@ -128,9 +129,7 @@ export async function spawnGateway(
       MASTER_KEY: 'ab'.repeat(32),
       LOG_LEVEL: opts.requestLog ? 'info' : 'warn',
       REQUEST_LOG: 'stdout',
-      Q_ENDPOINT: fakeUrl,
-      OIDC_ENDPOINT: fakeUrl,
-      KIRO_AUTH_ENDPOINT: fakeUrl,
+      ...upstreamEnv(fakeUrl),
       ADMIN_MAX_FAILURES: '1000',
       ...env,
     },
