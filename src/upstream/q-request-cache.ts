@@ -19,7 +19,6 @@ export interface HistorySnapshot {
   readonly first: UserTurnOut;
   /** UTF-8 of `,<entry>` for history entries 1 … turnCount − 1, in order, in a few chunks */
   readonly chunks: readonly Uint8Array[];
-  readonly chunkBytes: number;
   readonly converter: ConverterState;
   /** toolUses of the last history turn, which the next user turn answers */
   readonly previousUses: readonly QToolUse[];
@@ -73,7 +72,8 @@ export function appendChunk(chunks: readonly Uint8Array[], chunk: Uint8Array | u
 
 /** Roughly what a snapshot keeps alive beyond the messages themselves, in bytes, erring high. */
 export function snapshotBytes(s: HistorySnapshot): number {
-  let n = 1024 + s.chunkBytes + s.first.text.length * 2;
+  let n = 1024 + s.first.text.length * 2;
+  for (const c of s.chunks) n += c.byteLength;
   // ids, names and warnings: a few dozen characters each, in Sets, Maps and arrays
   n += (s.converter.seenUseIds.size + s.converter.nameByClientId.size + s.namerCalls.length + s.historyToolNames.length + s.warnings.length) * 160;
   for (const use of s.previousUses) n += 2 * (JSON.stringify(use)?.length ?? 0) + 64;

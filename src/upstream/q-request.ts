@@ -8,7 +8,7 @@
 //   `reasoningContent` is a rejection risk, and `<thinking>` text would teach the model to print tags.
 // - A trailing assistant message (prefill) stays in history; a user turn asks to continue it.
 // - tool_choice has no Q equivalent: it becomes an instruction at the end of the user turn.
-// - With a HistoryCache, the history a previous request of the conversation already converted is
+// - With a HistoryResume, the history a previous request of the conversation already converted is
 //   reused, serialised, once it is checked equal (q-request-cache.ts): a Claude Code request
 //   repeats ~150k tokens of history to add one turn.
 
@@ -241,7 +241,6 @@ export function buildQRequest(conv: Conversation, opts: BuildOptions, resume?: H
   // History entries 1… travel as UTF-8 chunks, kept for the next request of the conversation.
   const chunk = added.length > 0 ? new TextEncoder().encode(`,${added.join(',')}`) : undefined;
   const chunks = appendChunk(from?.chunks ?? [], chunk);
-  const chunkBytes = (from?.chunkBytes ?? 0) + (chunk?.byteLength ?? 0);
 
   // The body, in the order (and so to the bytes) JSON.stringify gives {conversationState:
   // {conversationId, history?, currentMessage, chatTriggerType, agentTaskType}, profileArn?}.
@@ -264,7 +263,6 @@ export function buildQRequest(conv: Conversation, opts: BuildOptions, resume?: H
           origin,
           first,
           chunks,
-          chunkBytes,
           converter: converterState,
           previousUses,
           historyToolNames: [...historyToolNames],
