@@ -31,7 +31,6 @@ export async function waitFor(url: string): Promise<void> {
   throw new Error(`${url} did not come up`);
 }
 
-/** User + system CPU time of a process, in ms. */
 /** Per process: the last schedstat reading of each thread, and the time of threads seen to end. */
 const threadTimes = new Map<number, { live: Map<string, number>; ended: number }>();
 
